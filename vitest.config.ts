@@ -1,0 +1,57 @@
+import { defineConfig } from "vitest/config";
+import { playwright } from "@vitest/browser-playwright";
+
+// Tests that need Node (file system, child processes, npm) run only in the
+// `node` project: files named `*.node.test.ts`, and everything under
+// test/package/ and test/cli/.
+const nodeOnly = ["test/**/*.node.test.ts", "test/package/**", "test/cli/**"];
+
+// The browser is the system Chromium, so nothing is downloaded. Set
+// CHROMIUM_PATH to use another Chromium build.
+const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+// --no-sandbox lets Chromium start as root (CI runs as root), and the
+// --disable-* flags keep it from contacting update, sync and other Google
+// services during a run. Playwright creates a fresh profile for every launch
+// and rejects --user-data-dir here.
+const chromiumArgs = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-quic",
+];
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "node",
+          environment: "node",
+          include: ["test/**/*.test.ts"],
+        },
+      },
+      {
+        test: {
+          name: "browser",
+          include: ["test/**/*.test.ts"],
+          exclude: nodeOnly,
+          browser: {
+            enabled: true,
+            headless: true,
+            provider: playwright({
+              launchOptions: {
+                executablePath: chromiumPath,
+                args: chromiumArgs,
+              },
+            }),
+            instances: [{ browser: "chromium" }],
+          },
+        },
+      },
+    ],
+  },
+});
