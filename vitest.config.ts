@@ -1,10 +1,12 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 import { playwright } from "@vitest/browser-playwright";
 
 // Tests that need Node (file system, child processes, npm) run only in the
 // `node` project: files named `*.node.test.ts`, and everything under
-// test/package/ and test/cli/.
+// test/package/ and test/cli/. Files named `*.browser.test.ts` check
+// browser behavior and run only in the `browser` project.
 const nodeOnly = ["test/**/*.node.test.ts", "test/package/**", "test/cli/**"];
+const browserOnly = ["test/**/*.browser.test.ts"];
 
 // The browser is the system Chromium, so nothing is downloaded. Set
 // CHROMIUM_PATH to use another Chromium build.
@@ -32,16 +34,20 @@ export default defineConfig({
           name: "node",
           environment: "node",
           include: ["test/**/*.test.ts"],
+          exclude: [...configDefaults.exclude, ...browserOnly],
         },
       },
       {
         test: {
           name: "browser",
           include: ["test/**/*.test.ts"],
-          exclude: nodeOnly,
+          exclude: [...configDefaults.exclude, ...nodeOnly],
           browser: {
             enabled: true,
             headless: true,
+            // The tests check numbers, not pixels, so a failure screenshot
+            // would only leave files in the work tree.
+            screenshotFailures: false,
             provider: playwright({
               launchOptions: {
                 executablePath: chromiumPath,
