@@ -5,7 +5,20 @@
  */
 import { expect } from "vitest";
 
-import { flatten, type Nested } from "./reference.js";
+import {
+  classLayout,
+  flatten,
+  nest,
+  product,
+  reduceTotals,
+  shapeOf,
+  tensor,
+  type Nested,
+  type RefLosses,
+  type RefOptions,
+  type RefReduction,
+  type Tensor,
+} from "./reference.js";
 
 /** Tolerance of every element: |actual - expected| <= ELEMENT_TOL * max(1, |expected|). */
 export const ELEMENT_TOL = 1e-5;
@@ -37,7 +50,11 @@ export function uniform(
 }
 
 /** Draws `n` integers uniform in [0, bound). */
-export function integers(random: () => number, n: number, bound: number): number[] {
+export function integers(
+  random: () => number,
+  n: number,
+  bound: number,
+): number[] {
   return Array.from({ length: n }, () => Math.floor(random() * bound));
 }
 
@@ -72,7 +89,10 @@ export function softTargets(
 }
 
 /** Builds one-hot rows of the labels; a label outside [0, classes) gives a zero row. */
-export function oneHot(labels: ArrayLike<number>, classes: number): Float64Array {
+export function oneHot(
+  labels: ArrayLike<number>,
+  classes: number,
+): Float64Array {
   const out = new Float64Array(labels.length * classes);
   for (let i = 0; i < labels.length; i++) {
     const label = labels[i];
@@ -84,7 +104,8 @@ export function oneHot(labels: ArrayLike<number>, classes: number): Float64Array
 /** Flattens a library result (nested array, typed array or number) to numbers. */
 export function toNumbers(value: unknown): number[] {
   if (typeof value === "number") return [value];
-  if (ArrayBuffer.isView(value)) return Array.from(value as Float32Array, Number);
+  if (ArrayBuffer.isView(value))
+    return Array.from(value as Float32Array, Number);
   if (Array.isArray(value)) return flatten(value as Nested);
   throw new Error(`toNumbers: unexpected ${typeof value}`);
 }
@@ -142,7 +163,10 @@ export function expectReductionClose(
   expect(typeof actual, `${label}: type`).toBe("number");
   const a = actual as number;
   if (!Number.isFinite(expected)) {
-    expect(sameSpecial(a, expected), `${label}: expected ${expected}, got ${a}`).toBe(true);
+    expect(
+      sameSpecial(a, expected),
+      `${label}: expected ${expected}, got ${a}`,
+    ).toBe(true);
     return;
   }
   const error = Math.abs(a - expected);
@@ -166,6 +190,15 @@ export function expectTotalsClose(
   expectReductionClose(t.weightSum, expected.weightSum, `${label}.weightSum`);
 }
 
+/** Asserts that every value is zero (either sign). */
+export function expectZeros(values: ArrayLike<number>, label: string): void {
+  const nonzero = Array.from(values).findIndex((v) => v !== 0);
+  expect(
+    nonzero,
+    `${label}: value ${values[nonzero]} at ${nonzero} should be 0`,
+  ).toBe(-1);
+}
+
 /** Splits flat row-major data of `rows` rows into a nested `[rows, width]` array. */
 export function toRows(data: ArrayLike<number>, width: number): number[][] {
   const rows: number[][] = [];
@@ -173,4 +206,304 @@ export function toRows(data: ArrayLike<number>, width: number): number[][] {
     rows.push(Array.from({ length: width }, (_, c) => data[i + c]));
   }
   return rows;
+}
+
+// ---------------------------------------------------------------------------
+// Running one loss case through the library in every input form
+
+/** A library loss: (yTrue or labels, yPred, options) => result. */
+export type LossApi = (target: any, yPred: any, options?: any) => unknown;
+
+/** The input forms a case is run in. */
+export type InputForm = "nested" | "float32" | "float64" | "array" | "trailing";
+
+/** One call of a loss: inputs as flat float64 data and reference options. */
+export interface LossCase {
+  sparse: boolean;
+  /** Shape of yPred. */
+  shape: number[];
+  /** yPred values, already rounded to float32. */
+  yPred: Float64Array;
+  /** Labels (one per loss) when sparse, else yTrue with the length of yPred. */
+  target: ArrayLike<number>;
+  /** Options for both sides; sampleWeight and mask are flat arrays or scalars. */
+  options: RefOptions;
+}
+
+/** Converts flat per-loss data to the nested form of a prefix of the loss shape. */
+function nestPerLoss(values: ArrayLike<number>, lossShape: number[]): Nested {
+  for (let k = lossShape.length; k >= 0; k--) {
+    const prefix = lossShape.slice(0, k);
+    if (product(prefix) === values.length && prefix.length > 0) {
+      return nest(values, prefix);
+    }
+  }
+  return Array.from(values);
+}
+
+function labelArray(labels: ArrayLike<number>, form: InputForm) {
+  const values = Array.from(labels);
+  const fitsUint8 = values.every((v) => v >= 0 && v < 256);
+  if (form === "float32") return Int32Array.from(values);
+  if (form === "float64") return BigInt64Array.from(values, (v) => BigInt(v));
+  return fitsUint8 ? Uint8Array.from(values) : values;
+}
+
+/**
+ * Builds the library's arguments for a case in one input form: nested
+ * arrays, flat Float32Array / Float64Array / number[] with `shape`, or nested
+ * labels with a trailing axis of size 1.
+ */
+export function libraryArguments(c: LossCase, form: InputForm) {
+  const lossShape = classLayout(c.shape, c.options.axis).lossShape;
+  const options: Record<string, unknown> = { ...c.options };
+  const flat = form === "float32" || form === "float64" || form === "array";
+  let yPred: unknown;
+  let target: unknown;
+  if (flat) {
+    options.shape = c.shape;
+    const make =
+      form === "float32"
+        ? (v: ArrayLike<number>) => Float32Array.from(v)
+        : form === "float64"
+          ? (v: ArrayLike<number>) => Float64Array.from(v)
+          : (v: ArrayLike<number>) => Array.from(v);
+    yPred = make(c.yPred);
+    target = c.sparse ? labelArray(c.target, form) : make(c.target);
+    const weight = c.options.sampleWeight;
+    if (weight !== undefined && typeof weight !== "number")
+      options.sampleWeight = make(weight);
+    const mask = c.options.mask;
+    if (mask !== undefined)
+      options.mask = Uint8Array.from(mask, (v) => (v ? 1 : 0));
+  } else {
+    yPred = nest(c.yPred, c.shape);
+    if (!c.sparse) {
+      target = nest(c.target, c.shape);
+    } else if (form === "trailing") {
+      target = nest(c.target, [...lossShape, 1]);
+    } else {
+      target = nest(c.target, lossShape);
+    }
+    const weight = c.options.sampleWeight;
+    if (weight !== undefined && typeof weight !== "number") {
+      options.sampleWeight =
+        form === "trailing" && weight.length === lossShape[0]
+          ? nest(weight, [weight.length, 1])
+          : nestPerLoss(weight, lossShape);
+    }
+    const mask = c.options.mask;
+    if (mask !== undefined) {
+      options.mask = nestPerLoss(
+        Array.from(mask, (v) => (v ? 1 : 0)),
+        lossShape,
+      );
+    }
+  }
+  return { target, yPred, options, lossShape, flat };
+}
+
+/** Reference result of a case. */
+export type ReferenceLoss = (
+  target: ArrayLike<number>,
+  yPred: Tensor,
+  options: RefOptions,
+) => RefLosses;
+
+/** Runs a case through the library for each reduction and compares with the reference. */
+export function checkLossCase(
+  api: LossApi,
+  reference: ReferenceLoss,
+  c: LossCase,
+  label: string,
+  reductions: readonly RefReduction[] = ALL_REDUCTIONS,
+  forms: readonly InputForm[] = ["nested", "float32"],
+): void {
+  const expected = reference(
+    c.sparse ? c.target : Float64Array.from(c.target),
+    c.sparse ? tensor(c.yPred, c.shape) : tensor(c.yPred, c.shape),
+    c.options,
+  );
+  for (const form of forms) {
+    const args = libraryArguments(c, form);
+    for (const reduction of reductions) {
+      const where = `${label} ${form} ${reduction}`;
+      const result = api(args.target, args.yPred, {
+        ...args.options,
+        reduction,
+      });
+      if (reduction === "none") {
+        checkLossShape(result, args.lossShape, args.flat, where);
+        expectElementsClose(result, expected.losses, where);
+      } else if (reduction === "totals") {
+        expectTotalsClose(result, expected.totals, where);
+      } else {
+        expectReductionClose(
+          result,
+          reduceTotals(expected.totals, reduction),
+          where,
+        );
+      }
+    }
+  }
+}
+
+/** Asserts that per-loss output has the loss shape: nested, or a flat Float32Array. */
+export function checkLossShape(
+  result: unknown,
+  lossShape: number[],
+  flat: boolean,
+  label: string,
+): void {
+  if (flat) {
+    expect(result, `${label}: Float32Array`).toBeInstanceOf(Float32Array);
+    expect((result as Float32Array).length, `${label}: length`).toBe(
+      product(lossShape),
+    );
+  } else if (lossShape.length === 0) {
+    expect(typeof result, `${label}: scalar loss`).toBe("number");
+  } else {
+    expect(Array.isArray(result), `${label}: nested array`).toBe(true);
+    expect(shapeOf(result as Nested), `${label}: shape`).toEqual(lossShape);
+  }
+}
+
+export const ALL_REDUCTIONS: readonly RefReduction[] = [
+  "none",
+  "sum",
+  "sum_over_batch_size",
+  "mean",
+  "mean_with_sample_weight",
+  "totals",
+];
+
+// ---------------------------------------------------------------------------
+// The option matrix every loss suite runs
+
+/** Class counts that cover SIMD tails: 1 to 5, 8, 9 and more than two groups. */
+export const CLASS_COUNTS = [1, 2, 3, 4, 5, 8, 9, 17] as const;
+
+/** One entry of the option matrix: a name and a builder for a given batch. */
+export interface OptionSet {
+  name: string;
+  sparseOnly?: boolean;
+  /** Returns options; `labels` may be edited to place ignored rows. */
+  build(
+    random: () => number,
+    batch: number,
+    classes: number,
+    labels: number[],
+  ): RefOptions;
+}
+
+export const OPTION_SETS: readonly OptionSet[] = [
+  { name: "no options", build: () => ({}) },
+  { name: "label smoothing", build: () => ({ labelSmoothing: 0.1 }) },
+  {
+    name: "class weights",
+    build: (random, _batch, classes) => ({
+      classWeights: uniform(random, classes, 0.1, 2),
+    }),
+  },
+  {
+    name: "per-row sample weights",
+    build: (random, batch) => ({ sampleWeight: uniform(random, batch, 0, 2) }),
+  },
+  { name: "scalar sample weight", build: () => ({ sampleWeight: 0.5 }) },
+  {
+    name: "zero sample weights",
+    build: (_random, batch) => ({ sampleWeight: new Float64Array(batch) }),
+  },
+  {
+    name: "mask excludes none",
+    build: (_random, batch) => ({ mask: new Array(batch).fill(1) }),
+  },
+  {
+    name: "mask excludes some",
+    build: (_random, batch) => ({
+      mask: Array.from({ length: batch }, (_, i) => (i % 3 === 1 ? 0 : 1)),
+    }),
+  },
+  {
+    name: "mask excludes all",
+    build: (_random, batch) => ({ mask: new Array(batch).fill(0) }),
+  },
+  {
+    name: "negative ignoreClass",
+    sparseOnly: true,
+    build: (_random, _batch, _classes, labels) => {
+      labels[1] = -100;
+      labels[3] = -100;
+      return { ignoreClass: -100 };
+    },
+  },
+  {
+    name: "real class ignoreClass",
+    sparseOnly: true,
+    build: (_random, _batch, _classes, labels) => {
+      labels[2] = 0;
+      return { ignoreClass: 0 };
+    },
+  },
+  {
+    name: "all options combined",
+    build: (random, batch, classes, labels) => {
+      labels[4] = -1;
+      return {
+        labelSmoothing: 0.2,
+        ignoreClass: -1,
+        classWeights: uniform(random, classes, 0.1, 2),
+        sampleWeight: uniform(random, batch, 0.1, 3),
+        mask: Array.from({ length: batch }, (_, i) => (i === 0 ? 0 : 1)),
+      };
+    },
+  },
+];
+
+/**
+ * Builds a `[batch, classes]` case: logits in [-5, 5] or probability rows
+ * (some entries exactly 0), and labels or target rows (one-hot and soft).
+ */
+export function makeCase(
+  random: () => number,
+  sparse: boolean,
+  fromLogits: boolean,
+  batch: number,
+  classes: number,
+  optionSet: OptionSet,
+): LossCase {
+  const labels = integers(random, batch, classes);
+  const yPred = fromLogits
+    ? uniform(random, batch * classes, -5, 5)
+    : probabilityRows(random, batch, classes);
+  if (!fromLogits && classes > 1) {
+    // A zero probability in every other row, away from the label.
+    for (let r = 0; r < batch; r += 2)
+      yPred[r * classes + ((labels[r] + 1) % classes)] = 0;
+  }
+  const options = optionSet.build(random, batch, classes, labels);
+  if (!sparse) delete options.ignoreClass;
+  let target: ArrayLike<number> = labels;
+  if (!sparse) {
+    const soft = softTargets(random, batch, classes);
+    const hard = oneHot(labels, classes);
+    target = soft.map((v, i) =>
+      Math.floor(i / classes) % 2 === 0 ? hard[i] : v,
+    );
+  }
+  return {
+    sparse,
+    shape: [batch, classes],
+    yPred,
+    target,
+    options: { ...options, fromLogits },
+  };
+}
+
+/** Rotates through the extra input forms so each appears for some class counts. */
+export function formsFor(index: number, sparse: boolean): InputForm[] {
+  const extra: InputForm[] = sparse
+    ? ["float64", "array", "trailing"]
+    : ["float64", "array"];
+  return ["nested", "float32", extra[index % extra.length]];
 }

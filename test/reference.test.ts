@@ -10,10 +10,17 @@ import { seededRandom, uniform, oneHot } from "./helpers.js";
 
 const RTOL = 1e-7;
 
-function expectNear(actual: number, expected: number, label: string, rtol = RTOL) {
+function expectNear(
+  actual: number,
+  expected: number,
+  label: string,
+  rtol = RTOL,
+) {
   const bound = rtol * Math.max(1, Math.abs(expected));
-  expect(Math.abs(actual - expected), `${label}: got ${actual}, expected ${expected}`)
-    .toBeLessThanOrEqual(bound);
+  expect(
+    Math.abs(actual - expected),
+    `${label}: got ${actual}, expected ${expected}`,
+  ).toBeLessThanOrEqual(bound);
 }
 
 const probs2 = ref.tensor([
@@ -56,9 +63,13 @@ describe("reference hand-computed cases", () => {
 
   test("-Infinity logit beside target", () => {
     const logits = ref.tensor([[-Infinity, 0, 0]]);
-    const one = ref.sparseCategoricalCrossentropy([1], logits, { fromLogits: true });
+    const one = ref.sparseCategoricalCrossentropy([1], logits, {
+      fromLogits: true,
+    });
     expectNear(one.losses[0], Math.LN2, "label 1");
-    const zero = ref.sparseCategoricalCrossentropy([0], logits, { fromLogits: true });
+    const zero = ref.sparseCategoricalCrossentropy([0], logits, {
+      fromLogits: true,
+    });
     expect(zero.losses[0]).toBe(Infinity);
   });
 
@@ -68,7 +79,9 @@ describe("reference hand-computed cases", () => {
       [1000, 0, -1000],
       [88.8, 0, 0],
     ]);
-    const r = ref.sparseCategoricalCrossentropy([0, 1, 0], logits, { fromLogits: true });
+    const r = ref.sparseCategoricalCrossentropy([0, 1, 0], logits, {
+      fromLogits: true,
+    });
     expectNear(r.losses[0], Math.log(3), "row 0");
     expectNear(r.losses[1], 1000, "row 1");
     expectNear(r.losses[2], 5.44e-39, "row 2");
@@ -77,22 +90,39 @@ describe("reference hand-computed cases", () => {
   });
 
   test("all-zero probability row", () => {
-    const r = ref.categoricalCrossentropy(ref.tensor([[1, 0, 0]]), ref.tensor([[0, 0, 0]]));
+    const r = ref.categoricalCrossentropy(
+      ref.tensor([[1, 0, 0]]),
+      ref.tensor([[0, 0, 0]]),
+    );
     expectNear(r.losses[0], 16.1180957, "loss");
   });
 
   test("sample weights and reductions", () => {
     const opts = { sampleWeight: [0.3, 0.7] };
     const r = ref.sparseCategoricalCrossentropy([1, 2], probs2, opts);
-    expectNear(ref.reduceTotals(r.totals, "sum_over_batch_size"), 0.8135988, "sobs");
-    const one = ref.sparseCategoricalCrossentropy([1, 2], probs2, { sampleWeight: [0, 1] });
-    expectNear(ref.reduceTotals(one.totals, "mean_with_sample_weight"), 2.3025851, "mwsw");
-    const none = ref.sparseCategoricalCrossentropy([1, 2], probs2, { sampleWeight: [0, 0] });
+    expectNear(
+      ref.reduceTotals(r.totals, "sum_over_batch_size"),
+      0.8135988,
+      "sobs",
+    );
+    const one = ref.sparseCategoricalCrossentropy([1, 2], probs2, {
+      sampleWeight: [0, 1],
+    });
+    expectNear(
+      ref.reduceTotals(one.totals, "mean_with_sample_weight"),
+      2.3025851,
+      "mwsw",
+    );
+    const none = ref.sparseCategoricalCrossentropy([1, 2], probs2, {
+      sampleWeight: [0, 0],
+    });
     expect(ref.reduceTotals(none.totals, "mean_with_sample_weight")).toBe(0);
   });
 
   test("probability smoothing sparse and one-hot", () => {
-    const sparse = ref.sparseCategoricalCrossentropy([1, 2], probs2, { labelSmoothing: 0.1 });
+    const sparse = ref.sparseCategoricalCrossentropy([1, 2], probs2, {
+      labelSmoothing: 0.1,
+    });
     const dense = ref.categoricalCrossentropy(
       ref.tensor(oneHot([1, 2], 3), [2, 3]),
       probs2,
@@ -135,7 +165,11 @@ describe("reference hand-computed cases", () => {
       classWeights: [0.2, 0.3],
       labelSmoothing: 0.1,
     });
-    expectNear(ref.reduceTotals(r.totals, "mean_with_sample_weight"), 2.5404506, "mwsw");
+    expectNear(
+      ref.reduceTotals(r.totals, "mean_with_sample_weight"),
+      2.5404506,
+      "mwsw",
+    );
     expect(r.totals.weightSum).toBeCloseTo(0.3, 15);
   });
 });
@@ -159,7 +193,12 @@ describe("reference row operations", () => {
 
   test("softmax along axis 1", () => {
     // [N=1, C=2, d=3]: classes are strided by 3.
-    const x = ref.tensor([[[0, 1, 2], [Math.log(3), 1, 0]]]);
+    const x = ref.tensor([
+      [
+        [0, 1, 2],
+        [Math.log(3), 1, 0],
+      ],
+    ]);
     const s = ref.softmax(x, 1).data;
     expectNear(s[0], 0.25, "s[0,0,0]");
     expectNear(s[3], 0.75, "s[0,1,0]");
@@ -178,7 +217,8 @@ describe("reference row operations", () => {
     for (let i = 0; i < n; i++)
       for (let k = 0; k < c; k++)
         for (let j = 0; j < d; j++)
-          channelsLast[(i * d + j) * c + k] = channelsFirst[(i * c + k) * d + j];
+          channelsLast[(i * d + j) * c + k] =
+            channelsFirst[(i * c + k) * d + j];
     const labels = [0, 1, 2, 1, 2, 0, 0, 1];
     const first = ref.sparseCategoricalCrossentropy(
       labels,
@@ -230,15 +270,21 @@ describe("reference focal", () => {
       gamma: 0,
       alpha: 1,
     });
-    for (let i = 0; i < 4; i++) expectNear(focal.losses[i], plain.losses[i], `row ${i}`, 1e-14);
+    for (let i = 0; i < 4; i++)
+      expectNear(focal.losses[i], plain.losses[i], `row ${i}`, 1e-14);
   });
 
   test("focal hand value", () => {
     // p = [0.2, 0.8], label 1: -0.25 * 0.2^2 * log 0.8.
-    const r = ref.sparseCategoricalFocalCrossentropy([1], ref.tensor([[0.2, 0.8]]));
+    const r = ref.sparseCategoricalFocalCrossentropy(
+      [1],
+      ref.tensor([[0.2, 0.8]]),
+    );
     expectNear(r.losses[0], -0.25 * 0.04 * Math.log(0.8), "loss", 1e-12);
     const logits = ref.tensor([[0, Math.log(4)]]);
-    const fromLogits = ref.sparseCategoricalFocalCrossentropy([1], logits, { fromLogits: true });
+    const fromLogits = ref.sparseCategoricalFocalCrossentropy([1], logits, {
+      fromLogits: true,
+    });
     expectNear(fromLogits.losses[0], r.losses[0], "from logits", 1e-12);
   });
 });
@@ -255,10 +301,21 @@ describe("reference gradients", () => {
   const labels = [1, 0, 4, 2];
   const cases = [
     { name: "plain", opts: {} },
-    { name: "smoothing and weights", opts: { labelSmoothing: 0.2, classWeights: [1, 2, 0.5, 1, 3] } },
-    { name: "mask and sample weight", opts: { mask: [1, 0, 1, 1], sampleWeight: [0.5, 2, 1, 3] } },
+    {
+      name: "smoothing and weights",
+      opts: { labelSmoothing: 0.2, classWeights: [1, 2, 0.5, 1, 3] },
+    },
+    {
+      name: "mask and sample weight",
+      opts: { mask: [1, 0, 1, 1], sampleWeight: [0.5, 2, 1, 3] },
+    },
   ];
-  const reductions: ref.RefReduction[] = ["none", "sum", "mean", "mean_with_sample_weight"];
+  const reductions: ref.RefReduction[] = [
+    "none",
+    "sum",
+    "mean",
+    "mean_with_sample_weight",
+  ];
 
   for (const focal of [false, true]) {
     for (const fromLogits of [true, false]) {
@@ -266,7 +323,12 @@ describe("reference gradients", () => {
         test(`${focal ? "focal" : "plain"} ${fromLogits ? "logits" : "probabilities"} ${name}`, () => {
           const yPred = fromLogits ? logits : probs;
           for (const reduction of reductions) {
-            const options = { ...opts, fromLogits, gamma: 2, alpha: [0.25, 0.5, 1, 0.3, 0.7] };
+            const options = {
+              ...opts,
+              fromLogits,
+              gamma: 2,
+              alpha: [0.25, 0.5, 1, 0.3, 0.7],
+            };
             const dy = reduction === "none" ? [1, -2, 0.5, 3] : undefined;
             const analytic = ref.sparseCategoricalCrossentropyWithGrad(
               labels,
@@ -283,7 +345,12 @@ describe("reference gradients", () => {
               yPred.data,
             );
             for (let j = 0; j < numeric.length; j++) {
-              expectNear(analytic[j], numeric[j], `${reduction} grad[${j}]`, 1e-7);
+              expectNear(
+                analytic[j],
+                numeric[j],
+                `${reduction} grad[${j}]`,
+                1e-7,
+              );
             }
           }
         });
@@ -292,10 +359,14 @@ describe("reference gradients", () => {
   }
 
   test("saturated logits gradient", () => {
-    const g = ref.sparseCategoricalCrossentropyWithGrad([1], ref.tensor([[100, -100]]), {
-      fromLogits: true,
-      reduction: "sum",
-    });
+    const g = ref.sparseCategoricalCrossentropyWithGrad(
+      [1],
+      ref.tensor([[100, -100]]),
+      {
+        fromLogits: true,
+        reduction: "sum",
+      },
+    );
     expect(g.loss).toBe(200);
     expect(Array.from(g.grad)).toEqual([1, -1]);
   });
@@ -303,7 +374,9 @@ describe("reference gradients", () => {
   test("clipped probability gets zero direct term", () => {
     // Class 2 is clipped, so only the normalization moves its gradient.
     const p = ref.tensor([[0.5, 0.5, 0]]);
-    const g = ref.sparseCategoricalCrossentropyWithGrad([0], p, { reduction: "sum" }).grad;
+    const g = ref.sparseCategoricalCrossentropyWithGrad([0], p, {
+      reduction: "sum",
+    }).grad;
     // Loss -log(p0 / S): dL/dp0 = -1/p0 + 1/S, dL/dp_j = 1/S otherwise.
     expectNear(g[0], -2 + 1, "g0");
     expectNear(g[1], 1, "g1");

@@ -104,7 +104,10 @@ export function flatten(x: Nested): number[] {
 }
 
 /** Builds a tensor from a nested array, or from flat data and a shape. */
-export function tensor(x: Nested | ArrayLike<number>, shape?: number[]): Tensor {
+export function tensor(
+  x: Nested | ArrayLike<number>,
+  shape?: number[],
+): Tensor {
   if (shape !== undefined) {
     const data = Float64Array.from(x as ArrayLike<number>);
     if (data.length !== product(shape)) {
@@ -112,11 +115,17 @@ export function tensor(x: Nested | ArrayLike<number>, shape?: number[]): Tensor 
     }
     return { data, shape: [...shape] };
   }
-  return { data: Float64Array.from(flatten(x as Nested)), shape: shapeOf(x as Nested) };
+  return {
+    data: Float64Array.from(flatten(x as Nested)),
+    shape: shapeOf(x as Nested),
+  };
 }
 
 /** Rebuilds a nested array of the given shape from flat row-major data. */
-export function nest(data: ArrayLike<number>, shape: readonly number[]): Nested {
+export function nest(
+  data: ArrayLike<number>,
+  shape: readonly number[],
+): Nested {
   if (shape.length === 0) return data[0];
   const build = (offset: number, dim: number): Nested => {
     const size = product(shape.slice(dim + 1));
@@ -152,7 +161,9 @@ export interface ClassLayout {
 export function classLayout(shape: readonly number[], axis = -1): ClassLayout {
   const a = axis < 0 ? shape.length + axis : axis;
   if (a < 0 || a >= shape.length) {
-    throw new Error(`classLayout: axis ${axis} out of range for rank ${shape.length}`);
+    throw new Error(
+      `classLayout: axis ${axis} out of range for rank ${shape.length}`,
+    );
   }
   const numClasses = shape[a];
   const inner = product(shape.slice(a + 1));
@@ -171,7 +182,8 @@ export function classLayout(shape: readonly number[], axis = -1): ClassLayout {
 
 function readRow(t: Tensor, layout: ClassLayout, i: number): Float64Array {
   const row = new Float64Array(layout.numClasses);
-  for (let c = 0; c < layout.numClasses; c++) row[c] = t.data[layout.offset(i, c)];
+  for (let c = 0; c < layout.numClasses; c++)
+    row[c] = t.data[layout.offset(i, c)];
   return row;
 }
 
@@ -202,11 +214,14 @@ export function broadcastPerLoss(
   for (let k = 0; k <= lossShape.length; k++) {
     if (product(lossShape.slice(0, k)) === length) {
       const repeat = n / length;
-      for (let i = 0; i < n; i++) out[i] = Number(values[Math.floor(i / repeat)]);
+      for (let i = 0; i < n; i++)
+        out[i] = Number(values[Math.floor(i / repeat)]);
       return out;
     }
   }
-  throw new Error(`broadcastPerLoss: ${length} values for losses [${lossShape}]`);
+  throw new Error(
+    `broadcastPerLoss: ${length} values for losses [${lossShape}]`,
+  );
 }
 
 // ---------------------------------------------------------------------------
@@ -218,7 +233,10 @@ export function broadcastPerLoss(
  * log1p(rest) apart keeps lse - z_c exact when z_c is the max and the other
  * terms are tiny (5e-39 for [88.8, 0, 0]).
  */
-export function logSumExpParts(z: ArrayLike<number>): { max: number; log1pRest: number } {
+export function logSumExpParts(z: ArrayLike<number>): {
+  max: number;
+  log1pRest: number;
+} {
   let max = -Infinity;
   let argmax = -1;
   for (let c = 0; c < z.length; c++) {
@@ -296,7 +314,8 @@ function coefficients(y: ArrayLike<number>, s: RowSettings): Float64Array {
   const numClasses = y.length;
   const out = new Float64Array(numClasses);
   for (let c = 0; c < numClasses; c++) {
-    const smoothed = y[c] * (1 - s.labelSmoothing) + s.labelSmoothing / numClasses;
+    const smoothed =
+      y[c] * (1 - s.labelSmoothing) + s.labelSmoothing / numClasses;
     out[c] = s.classScale[c] * smoothed;
   }
   return out;
@@ -433,7 +452,8 @@ function settingsFor(
 ): RowSettings {
   const classScale = new Float64Array(numClasses).fill(1);
   if (options.classWeights !== undefined) {
-    for (let c = 0; c < numClasses; c++) classScale[c] = options.classWeights[c];
+    for (let c = 0; c < numClasses; c++)
+      classScale[c] = options.classWeights[c];
   }
   const gamma = focal ? (options.gamma ?? 2) : 0;
   if (focal) {
@@ -460,7 +480,8 @@ type TargetRows = (Float64Array | undefined)[];
 
 function categoricalTargets(yTrue: Tensor, layout: ClassLayout): TargetRows {
   const rows: TargetRows = [];
-  for (let i = 0; i < layout.numLosses; i++) rows.push(readRow(yTrue, layout, i));
+  for (let i = 0; i < layout.numLosses; i++)
+    rows.push(readRow(yTrue, layout, i));
   return rows;
 }
 
@@ -471,7 +492,9 @@ function sparseTargets(
   ignoreClass: number | undefined,
 ): TargetRows {
   if (labels.length !== layout.numLosses) {
-    throw new Error(`sparse: ${labels.length} labels for ${layout.numLosses} losses`);
+    throw new Error(
+      `sparse: ${labels.length} labels for ${layout.numLosses} losses`,
+    );
   }
   const rows: TargetRows = [];
   for (let i = 0; i < layout.numLosses; i++) {
@@ -481,7 +504,9 @@ function sparseTargets(
       continue;
     }
     if (!Number.isInteger(label) || label < 0 || label >= layout.numClasses) {
-      throw new Error(`sparse: label ${label} at ${i} outside [0, ${layout.numClasses})`);
+      throw new Error(
+        `sparse: label ${label} at ${i} outside [0, ${layout.numClasses})`,
+      );
     }
     const row = new Float64Array(layout.numClasses);
     row[label] = 1;
@@ -509,7 +534,10 @@ function prepare(
 ): Prepared {
   const settings = settingsFor(layout.numClasses, options, focal);
   const n = layout.numLosses;
-  const sampleWeights = broadcastPerLoss(options.sampleWeight ?? 1, layout.lossShape);
+  const sampleWeights = broadcastPerLoss(
+    options.sampleWeight ?? 1,
+    layout.lossShape,
+  );
   const mask =
     options.mask === undefined
       ? new Float64Array(n).fill(1)
@@ -528,7 +556,14 @@ function prepare(
       }
     }
   }
-  return { layout, settings, targets, included, sampleWeights, rowClassWeights };
+  return {
+    layout,
+    settings,
+    targets,
+    included,
+    sampleWeights,
+    rowClassWeights,
+  };
 }
 
 function forward(prep: Prepared, yPred: Tensor): RefLosses {
@@ -538,7 +573,8 @@ function forward(prep: Prepared, yPred: Tensor): RefLosses {
   for (let i = 0; i < n; i++) {
     if (!prep.included[i]) continue;
     const z = readRow(yPred, prep.layout, i);
-    losses[i] = prep.sampleWeights[i] * rowLoss(prep.targets[i]!, z, prep.settings);
+    losses[i] =
+      prep.sampleWeights[i] * rowLoss(prep.targets[i]!, z, prep.settings);
     totals.sum += losses[i];
     totals.count += 1;
     totals.weightSum += prep.sampleWeights[i] * prep.rowClassWeights[i];
@@ -552,9 +588,16 @@ function forward(prep: Prepared, yPred: Tensor): RefLosses {
   };
 }
 
-function prepareCategorical(yTrue: Tensor, yPred: Tensor, options: RefOptions, focal: boolean) {
+function prepareCategorical(
+  yTrue: Tensor,
+  yPred: Tensor,
+  options: RefOptions,
+  focal: boolean,
+) {
   if (yTrue.shape.join() !== yPred.shape.join()) {
-    throw new Error(`categorical: yTrue [${yTrue.shape}] vs yPred [${yPred.shape}]`);
+    throw new Error(
+      `categorical: yTrue [${yTrue.shape}] vs yPred [${yPred.shape}]`,
+    );
   }
   const layout = classLayout(yPred.shape, options.axis);
   return prepare(categoricalTargets(yTrue, layout), layout, options, focal);
@@ -571,7 +614,11 @@ function prepareSparse(
   return prepare(targets, layout, options, focal);
 }
 
-export function categoricalCrossentropy(yTrue: Tensor, yPred: Tensor, options: RefOptions = {}) {
+export function categoricalCrossentropy(
+  yTrue: Tensor,
+  yPred: Tensor,
+  options: RefOptions = {},
+) {
   return forward(prepareCategorical(yTrue, yPred, options, false), yPred);
 }
 
@@ -603,7 +650,10 @@ export function sparseCategoricalFocalCrossentropy(
 // Reductions
 
 /** Combines the three sums into one reduction; an empty divisor gives 0. */
-export function reduceTotals(totals: RefTotals, reduction: RefReduction): number {
+export function reduceTotals(
+  totals: RefTotals,
+  reduction: RefReduction,
+): number {
   switch (reduction) {
     case "sum":
       return totals.sum;
@@ -637,7 +687,9 @@ function reductionScale(
   } else if (reduction === "mean_with_sample_weight") {
     factor = result.totals.weightSum === 0 ? 0 : 1 / result.totals.weightSum;
   } else if (reduction === "totals") {
-    throw new Error("gradient: reduction 'totals' has no scalar to differentiate");
+    throw new Error(
+      "gradient: reduction 'totals' has no scalar to differentiate",
+    );
   }
   for (let i = 0; i < n; i++) {
     const upstream = reduction === "none" && dy !== undefined ? dy[i] : 1;
@@ -663,7 +715,8 @@ function gradient(
   dy?: ArrayLike<number>,
 ): RefLossAndGradient {
   const result = forward(prep, yPred);
-  const dyPerLoss = dy === undefined ? undefined : broadcastPerLoss(dy, prep.layout.lossShape);
+  const dyPerLoss =
+    dy === undefined ? undefined : broadcastPerLoss(dy, prep.layout.lossShape);
   const scale = reductionScale(result, reduction, dyPerLoss);
   const grad = new Float64Array(yPred.data.length);
   for (let i = 0; i < prep.layout.numLosses; i++) {
@@ -671,7 +724,12 @@ function gradient(
     const z = readRow(yPred, prep.layout, i);
     const row = rowGradient(prep.targets[i]!, z, prep.settings);
     const factor = scale[i] * prep.sampleWeights[i];
-    writeRow(grad, prep.layout, i, row.map((g) => g * factor));
+    writeRow(
+      grad,
+      prep.layout,
+      i,
+      row.map((g) => g * factor),
+    );
   }
   return { loss: reduce(result, reduction), grad };
 }
