@@ -468,7 +468,7 @@ export class NpyFileWriter {
    * @throws RangeError when more elements arrive than the shape holds, or
    *   a value does not fit an integer or bool dtype.
    */
-  append(values: NpyTypedArray | readonly number[]): void {
+  append(values: NpyTypedArray | ArrayLike<number>): void {
     if (this.written + values.length > this.expected) {
       throw new RangeError(
         `${this.path}: shape ${formatShapeTuple(this.shape)} has ${this.expected} elements, ` +
@@ -476,7 +476,10 @@ export class NpyFileWriter {
       );
     }
     const dtype = this.dtype;
-    if (!Array.isArray(values) && isRawCopy(dtype, values as NpyTypedArray)) {
+    if (
+      ArrayBuffer.isView(values) &&
+      isRawCopy(dtype, values as NpyTypedArray)
+    ) {
       const typed = values as NpyTypedArray;
       this.writeBytes(
         new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength),
@@ -578,7 +581,7 @@ const INTEGER_RANGES: Record<string, [bigint, bigint]> = {
 };
 
 function encodeElements(
-  values: NpyTypedArray | readonly number[],
+  values: NpyTypedArray | ArrayLike<number>,
   begin: number,
   end: number,
   dtype: NpyDtype,
