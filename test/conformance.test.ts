@@ -1,6 +1,7 @@
 /**
- * Cases that other crossentropy libraries have got wrong, each checked
- * against values computed by hand in float64.
+ * Edge cases of crossentropy checked against values computed by hand in
+ * float64: ignored rows with smoothing, -Infinity logits, large logits, the
+ * probability clip, weighted reductions and a large batch.
  *
  * Tolerances: per-row losses within 1e-5 * max(1, |expected|), reductions
  * within 1e-6 relative.
