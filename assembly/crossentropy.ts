@@ -1,0 +1,489 @@
+import {
+  rowLogSumExp,
+  SCRATCH_LOG_SUM,
+  SCRATCH_REFERENCE,
+  SCRATCH_TAIL,
+} from "./inline/log-sum-exp-pass";
+import { addWide, clearWide, loadTail, storeTail, totalWide } from "./inline/memory";
+import { vexp, vlog } from "./inline/vmath";
+
+// Crossentropy of `rows` rows of `classes` contiguous f32 values, with the
+// loss and the gradient of each row fused.
+//
+// A row's loss is sum_c a_c * phi(l_c), where l_c = log p_c and
+//   a_c = classWeight_c * alpha_c * target_c,  target_c = y_c (1 - s) + s / C
+// (s is the label smoothing, alpha is 1 unless focal), and
+//   phi(l) = -l                     for crossentropy,
+//   phi(l) = -(1 - p)^gamma * l     for focal crossentropy.
+// From logits, l_c = z_c - lse(z). From probabilities, p_c is the row divided
+// by its sum and clipped to [CLIP_LOW, CLIP_HIGH]. Terms with a_c = 0 are
+// skipped, so 0 * log 0 counts as 0.
+
+/** Flag: `x` holds logits. Without it, `x` holds probabilities. */
+export const FROM_LOGITS: i32 = 1;
+/** Flag: focal crossentropy, with `alpha` and `gamma`. */
+export const FOCAL: i32 = 2;
+/** Flag: targets are rows of `targets`. Without it, targets are class ids in `labels`. */
+export const DENSE: i32 = 4;
+/** Flag: also write the gradient of sum_row scale_row * loss_row to `grad`. */
+export const GRADIENT: i32 = 8;
+
+/** Success. */
+export const STATUS_OK: i32 = 0;
+/** A probability is negative, NaN or infinite; its row index is stored in totals[3]. */
+export const STATUS_INVALID_PROBABILITY: i32 = 1;
+/** A class id is at least `classes`; its row index is stored in totals[3]. */
+export const STATUS_LABEL_OUT_OF_RANGE: i32 = 2;
+
+// Keras clips probabilities to [epsilon, 1 - epsilon] with epsilon = 1e-7 in
+// f32, which makes the upper bound 0.99999988.
+const CLIP_LOW: f32 = 1e-7;
+const CLIP_HIGH: f32 = 1 - CLIP_LOW;
+
+// Scratch layout past the log-sum-exp pass's first 64 bytes.
+const SCRATCH_LOSS: usize = 64; // wide sum of the loss terms
+const SCRATCH_DERIVATIVE: usize = 96; // wide sum D of the derivative terms
+const SCRATCH_WEIGHT: usize = 128; // wide sum of classWeight_c * y_c
+
+/** Bytes of scratch memory the kernels in this file need, 16-byte aligned. */
+export const SCRATCH_BYTES: i32 = 160;
+
+/**
+ * Computes the crossentropy of each row and adds the reductions' totals.
+ *
+ * - `losses` (out, f32 per row): sampleWeight * loss, and 0 for skipped rows.
+ * - `grad` (out, f32 per value, with GRADIENT): d(sum_row scale * loss)/dx.
+ * - `totals` (in/out, f64): [0] += sum of weighted losses, [1] += rows
+ *   included, [2] += sum of sampleWeight * classWeight of the row.
+ * - `x` (f32 per value): logits or probabilities.
+ * - `targets` (f32 per value, with DENSE): target rows.
+ * - `labels` (i32 per row): the class id, or for DENSE any value >= 0; a
+ *   negative value skips the row, which is then never read.
+ * - `sampleWeights` (f32 per row, or 0 for all ones); `scales` (f32 per
+ *   row, with GRADIENT): the factor of the row's gradient.
+ * - `classWeights`, `alpha` (f32 per class): always present, ones when
+ *   unused.
+ *
+ * Returns STATUS_OK or an error status.
+ */
+export function crossentropy(
+  losses: usize,
+  grad: usize,
+  totals: usize,
+  x: usize,
+  targets: usize,
+  labels: usize,
+  sampleWeights: usize,
+  scales: usize,
+  classWeights: usize,
+  alpha: usize,
+  rows: i32,
+  classes: i32,
+  smoothing: f32,
+  gamma: f32,
+  flags: i32,
+  scratch: usize,
+): i32 {
+  // Each combination of flags gets its own copy of the row loop, so that no
+  // inner loop tests a flag.
+  switch (flags & 15) {
+    case 0: return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, false, false, false, false);
+    case 1: return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, true, false, false, false);
+    case 2: return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, false, true, false, false);
+    case 3: return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, true, true, false, false);
+    case 4: return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, false, false, true, false);
+    case 5: return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, true, false, true, false);
+    case 6: return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, false, true, true, false);
+    case 7: return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, true, true, true, false);
+    case 8: return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, false, false, false, true);
+    case 9: return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, true, false, false, true);
+    case 10: return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, false, true, false, true);
+    case 11: return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, true, true, false, true);
+    case 12: return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, false, false, true, true);
+    case 13: return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, true, false, true, true);
+    case 14: return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, false, true, true, true);
+    default: return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, true, true, true, true);
+  }
+}
+
+@inline
+function crossentropyRows(
+  losses: usize,
+  grad: usize,
+  totals: usize,
+  x: usize,
+  targets: usize,
+  labels: usize,
+  sampleWeights: usize,
+  scales: usize,
+  classWeights: usize,
+  alpha: usize,
+  rows: i32,
+  classes: i32,
+  smoothing: f32,
+  gamma: f32,
+  scratch: usize,
+  logits: bool,
+  focal: bool,
+  dense: bool,
+  withGradient: bool,
+): i32 {
+  const rowBytes = <usize>classes << 2;
+  const keep: f32 = 1 - smoothing;
+  const uniform: f32 = smoothing / <f32>classes;
+  // Sparse targets without smoothing touch one class per row, so they need
+  // no pass over the row beyond the normalizer.
+  const vectorPass = dense || smoothing != 0;
+  let lossSum: f64 = 0;
+  let rowCount: f64 = 0;
+  let weightSum: f64 = 0;
+
+  for (let row = 0; row < rows; row++) {
+    const label = load<i32>(labels + (<usize>row << 2));
+    const gradRow = grad + <usize>row * rowBytes;
+    if (label < 0) {
+      store<f32>(losses + (<usize>row << 2), 0);
+      if (withGradient) memory.fill(gradRow, 0, rowBytes);
+      continue;
+    }
+    if (!dense && label >= classes) {
+      store<f64>(totals, <f64>row, 24);
+      return STATUS_LABEL_OUT_OF_RANGE;
+    }
+    const input = x + <usize>row * rowBytes;
+    const targetRow = targets + <usize>row * rowBytes;
+    const sampleWeight: f64 = sampleWeights ? <f64>load<f32>(sampleWeights + (<usize>row << 2)) : 1;
+
+    // 1. The normalizer: lse = R + log S from logits, or the row sum of
+    //    probabilities, which must be finite and non-negative.
+    let lse: f64 = 0;
+    let reference: f64 = 0;
+    let logSum: f64 = 0;
+    let inverseSum: f64 = 0;
+    if (logits) {
+      lse = rowLogSumExp(input, classes, scratch);
+      reference = load<f64>(scratch + SCRATCH_REFERENCE);
+      logSum = load<f64>(scratch + SCRATCH_LOG_SUM);
+    } else {
+      const total = rowSum(input, classes, scratch);
+      if (total < 0) {
+        store<f64>(totals, <f64>row, 24);
+        return STATUS_INVALID_PROBABILITY;
+      }
+      inverseSum = total > 0 ? 1 / total : 0;
+    }
+    const exact = logits && !isFinite(lse);
+
+    // 2. The terms of every class with a vector pass (dense targets or
+    //    smoothing), then the target class of a sparse row as a scalar, in
+    //    f64, with 1 - p from expm1 so that a confident row keeps its digits.
+    let loss: f64 = 0;
+    let derivativeSum: f64 = 0;
+    let rowClassWeight: f64 = 0;
+    if (vectorPass) {
+      if (exact) {
+        loss = exactTerms(input, targetRow, classWeights, alpha, classes, lse, keep, uniform, gamma, focal, dense);
+      } else {
+        loss = vectorTerms(input, targetRow, classWeights, alpha, classes, reference, logSum, inverseSum, keep, uniform, gamma, gradRow, scratch, logits, focal, dense, withGradient);
+        derivativeSum = totalWide(scratch + SCRATCH_DERIVATIVE);
+      }
+      if (dense) rowClassWeight = totalWide(scratch + SCRATCH_WEIGHT);
+    }
+    let targetLogP: f64 = 0;
+    let targetP: f64 = 0;
+    let targetDerivative: f64 = 0;
+    if (!dense) {
+      const labelOffset = <usize>label << 2;
+      const classWeight = <f64>load<f32>(classWeights + labelOffset);
+      rowClassWeight = classWeight;
+      const coefficient = <f64>keep * classWeight * (focal ? <f64>load<f32>(alpha + labelOffset) : 1);
+      const value = <f64>load<f32>(input + labelOffset);
+      let clipped = false;
+      if (logits) {
+        targetLogP = (value - reference) - logSum;
+        targetP = Math.exp(targetLogP);
+      } else {
+        const share = value * inverseSum;
+        targetP = min(max(share, <f64>CLIP_LOW), <f64>CLIP_HIGH);
+        clipped = share != targetP;
+        targetLogP = Math.log(targetP);
+      }
+      if (coefficient != 0) {
+        const q = logits ? -Math.expm1(targetLogP) : 1 - targetP;
+        const focusing = focal && gamma != 0 ? Math.pow(q, <f64>gamma) : 1;
+        loss -= coefficient * focusing * targetLogP;
+        // d phi / d l for logits, d phi / d p for probabilities (0 when clipped).
+        const ratio = focal && q > 0 ? focusing / q : 0;
+        if (logits) {
+          targetDerivative = -coefficient * (focusing - <f64>gamma * targetP * targetLogP * ratio);
+        } else if (!clipped) {
+          targetDerivative = -coefficient * (focusing / targetP - <f64>gamma * targetLogP * ratio);
+        }
+      }
+    }
+
+    const weighted = sampleWeight == 0 ? 0 : sampleWeight * loss;
+    store<f32>(losses + (<usize>row << 2), <f32>weighted);
+    lossSum += weighted;
+    rowCount += 1;
+    weightSum += sampleWeight * rowClassWeight;
+
+    // 3. The gradient. With d_c = d(row loss)/d l_c, from logits
+    //    dL/dz_j = d_j - p_j * sum_c d_c, because dl_c/dz_j = [c = j] - p_j.
+    //    With h_c = d(row loss)/d p_c (0 where the clip is active), from
+    //    probabilities dL/dx_j = (h_j - sum_c h_c p_c) / sum(x), because
+    //    d(x_c / sum x)/dx_j = ([c = j] - p_c) / sum(x).
+    if (withGradient) {
+      const scale = <f64>load<f32>(scales + (<usize>row << 2));
+      if (scale == 0) {
+        memory.fill(gradRow, 0, rowBytes);
+      } else if (exact) {
+        fillNaN(gradRow, classes);
+      } else {
+        const targetShare = logits ? targetDerivative : targetDerivative * targetP;
+        if (!dense && vectorPass) {
+          const at = gradRow + (<usize>label << 2);
+          store<f32>(at, <f32>(<f64>load<f32>(at) + targetDerivative));
+        }
+        const total = derivativeSum + (dense ? 0 : targetShare);
+        gradientPass(gradRow, input, classes, scale, total, reference, logSum, inverseSum, scratch, logits, vectorPass);
+        if (!vectorPass) {
+          // The target entry again, in f64: from logits d_t (1 - p_t) with
+          // 1 - p_t = -expm1(l_t), which does not cancel when p_t is near 1.
+          const at = gradRow + (<usize>label << 2);
+          const entry = logits
+            ? targetDerivative * -Math.expm1(targetLogP)
+            : (targetDerivative - targetShare) * inverseSum;
+          store<f32>(at, <f32>(scale * entry));
+        }
+      }
+    }
+  }
+
+  store<f64>(totals, load<f64>(totals) + lossSum);
+  store<f64>(totals, load<f64>(totals, 8) + rowCount, 8);
+  store<f64>(totals, load<f64>(totals, 16) + weightSum, 16);
+  return STATUS_OK;
+}
+
+/**
+ * Returns the sum of a row of probabilities in f64, or -1 when a value is
+ * negative, NaN or infinite.
+ */
+@inline
+function rowSum(input: usize, classes: i32, scratch: usize): f64 {
+  const sums = scratch + SCRATCH_LOSS;
+  clearWide(sums);
+  const limit = f32x4.splat(Infinity);
+  let valid = i32x4.splat(-1);
+  for (let j = 0; j < classes; j += 4) {
+    const p = input + (<usize>j << 2);
+    const v = j + 4 <= classes ? v128.load(p) : loadTail(p, classes - j, 0, scratch + SCRATCH_TAIL);
+    // NaN fails both comparisons.
+    valid = v128.and(valid, v128.and(f32x4.ge(v, f32x4.splat(0)), f32x4.lt(v, limit)));
+    addWide(sums, v);
+  }
+  if (!v128.all_true<i32>(valid)) return -1;
+  return totalWide(sums);
+}
+
+/**
+ * Adds the terms of every class of a row in f32 lanes and returns the row
+ * loss. With a gradient, stores d_c (logits) or h_c (probabilities) in
+ * `gradRow` and their sum D in the scratch area. For dense targets, also
+ * stores sum_c classWeight_c * y_c there.
+ */
+@inline
+function vectorTerms(
+  input: usize,
+  targetRow: usize,
+  classWeights: usize,
+  alpha: usize,
+  classes: i32,
+  reference: f64,
+  logSum: f64,
+  inverseSum: f64,
+  keep: f32,
+  uniform: f32,
+  gamma: f32,
+  gradRow: usize,
+  scratch: usize,
+  logits: bool,
+  focal: bool,
+  dense: bool,
+  withGradient: bool,
+): f64 {
+  const lossSums = scratch + SCRATCH_LOSS;
+  const derivativeSums = scratch + SCRATCH_DERIVATIVE;
+  const weightSums = scratch + SCRATCH_WEIGHT;
+  const tail = scratch + SCRATCH_TAIL;
+  clearWide(lossSums);
+  clearWide(derivativeSums);
+  clearWide(weightSums);
+  const referenceLanes = f32x4.splat(<f32>reference);
+  const logSumLanes = f32x4.splat(<f32>logSum);
+  const inverseSumLanes = f32x4.splat(<f32>inverseSum);
+  const keepLanes = f32x4.splat(keep);
+  const uniformLanes = f32x4.splat(uniform);
+  const gammaLanes = f32x4.splat(gamma);
+  const one = f32x4.splat(1);
+  const zero = f32x4.splat(0);
+  const low = f32x4.splat(CLIP_LOW);
+  const high = f32x4.splat(CLIP_HIGH);
+  const focusing = gamma != 0;
+
+  for (let j = 0; j < classes; j += 4) {
+    const offset = <usize>j << 2;
+    const count = classes - j;
+    const whole = count >= 4;
+    // Padding lanes get a zero coefficient, so they add nothing.
+    const v = whole ? v128.load(input + offset) : loadTail(input + offset, count, 0, tail);
+    const w = whole ? v128.load(classWeights + offset) : loadTail(classWeights + offset, count, 0, tail);
+    let a = w;
+    if (focal) {
+      a = f32x4.mul(a, whole ? v128.load(alpha + offset) : loadTail(alpha + offset, count, 0, tail));
+    }
+    if (dense) {
+      const y = whole ? v128.load(targetRow + offset) : loadTail(targetRow + offset, count, 0, tail);
+      addWide(weightSums, f32x4.mul(w, y));
+      a = f32x4.mul(a, f32x4.add(f32x4.mul(y, keepLanes), uniformLanes));
+    } else {
+      a = f32x4.mul(a, uniformLanes);
+    }
+    const used = f32x4.ne(a, zero);
+
+    let logP: v128;
+    let p = zero;
+    let unclipped = zero;
+    if (logits) {
+      logP = f32x4.sub(f32x4.sub(v, referenceLanes), logSumLanes);
+      if (focal || withGradient) p = vexp(logP);
+    } else {
+      const share = f32x4.mul(v, inverseSumLanes);
+      p = f32x4.pmin(f32x4.pmax(share, low), high);
+      unclipped = f32x4.eq(share, p);
+      logP = vlog(p);
+    }
+
+    let term: v128;
+    let derivative = zero;
+    if (focal) {
+      const q = f32x4.sub(one, p);
+      const powered = focusing ? vexp(f32x4.mul(gammaLanes, vlog(q))) : one;
+      term = f32x4.mul(f32x4.mul(a, powered), logP);
+      if (withGradient) {
+        // (1 - p)^(gamma - 1) as powered / q, and 0 where q = 0.
+        const ratio = v128.and(f32x4.div(powered, q), f32x4.ne(q, zero));
+        const tilt = f32x4.mul(f32x4.mul(gammaLanes, logP), ratio);
+        if (logits) {
+          derivative = f32x4.mul(a, f32x4.sub(f32x4.mul(p, tilt), powered));
+        } else {
+          derivative = f32x4.mul(a, f32x4.sub(tilt, f32x4.div(powered, p)));
+        }
+      }
+    } else {
+      term = f32x4.mul(a, logP);
+      if (withGradient) {
+        derivative = logits ? f32x4.neg(a) : f32x4.neg(f32x4.div(a, p));
+      }
+    }
+    addWide(lossSums, v128.and(term, used));
+
+    if (withGradient) {
+      derivative = v128.and(derivative, used);
+      if (!logits) derivative = v128.and(derivative, unclipped);
+      if (whole) {
+        v128.store(gradRow + offset, derivative);
+      } else {
+        storeTail(gradRow + offset, derivative, count, tail);
+      }
+      addWide(derivativeSums, logits ? derivative : f32x4.mul(derivative, p));
+    }
+  }
+  // The terms were summed as a * l; the loss is their negation.
+  return -totalWide(lossSums);
+}
+
+/**
+ * Returns the row loss in f64 for a row whose log-sum-exp is not finite, so
+ * that IEEE rules decide between +Infinity and NaN.
+ */
+function exactTerms(
+  input: usize,
+  targetRow: usize,
+  classWeights: usize,
+  alpha: usize,
+  classes: i32,
+  lse: f64,
+  keep: f32,
+  uniform: f32,
+  gamma: f32,
+  focal: bool,
+  dense: bool,
+): f64 {
+  let loss: f64 = 0;
+  for (let j = 0; j < classes; j++) {
+    const offset = <usize>j << 2;
+    let a = <f64>load<f32>(classWeights + offset) * (focal ? <f64>load<f32>(alpha + offset) : 1);
+    a *= dense ? <f64>keep * <f64>load<f32>(targetRow + offset) + <f64>uniform : <f64>uniform;
+    if (a == 0) continue;
+    const logP = <f64>load<f32>(input + offset) - lse;
+    const focusing = focal && gamma != 0 ? Math.pow(-Math.expm1(logP), <f64>gamma) : 1;
+    loss -= a * focusing * logP;
+  }
+  return loss;
+}
+
+/**
+ * Turns the stored derivatives of a row into its gradient, in place:
+ * from logits g_j = scale (d_j - p_j D), from probabilities
+ * g_j = scale (h_j - D) / sum(x). Without a vector pass the stored
+ * derivatives are all 0 and are not read.
+ */
+@inline
+function gradientPass(
+  gradRow: usize,
+  input: usize,
+  classes: i32,
+  scale: f64,
+  total: f64,
+  reference: f64,
+  logSum: f64,
+  inverseSum: f64,
+  scratch: usize,
+  logits: bool,
+  readStored: bool,
+): void {
+  const tail = scratch + SCRATCH_TAIL;
+  const scaleLanes = f32x4.splat(<f32>scale);
+  const totalLanes = f32x4.splat(<f32>total);
+  const referenceLanes = f32x4.splat(<f32>reference);
+  const logSumLanes = f32x4.splat(<f32>logSum);
+  const inverseSumLanes = f32x4.splat(<f32>inverseSum);
+  for (let j = 0; j < classes; j += 4) {
+    const offset = <usize>j << 2;
+    const count = classes - j;
+    const whole = count >= 4;
+    let stored = f32x4.splat(0);
+    if (readStored) {
+      stored = whole ? v128.load(gradRow + offset) : loadTail(gradRow + offset, count, 0, tail);
+    }
+    let g: v128;
+    if (logits) {
+      const v = whole ? v128.load(input + offset) : loadTail(input + offset, count, 0, tail);
+      const p = vexp(f32x4.sub(f32x4.sub(v, referenceLanes), logSumLanes));
+      g = f32x4.mul(scaleLanes, f32x4.sub(stored, f32x4.mul(p, totalLanes)));
+    } else {
+      g = f32x4.mul(f32x4.mul(scaleLanes, f32x4.sub(stored, totalLanes)), inverseSumLanes);
+    }
+    if (whole) {
+      v128.store(gradRow + offset, g);
+    } else {
+      storeTail(gradRow + offset, g, count, tail);
+    }
+  }
+}
+
+function fillNaN(gradRow: usize, classes: i32): void {
+  for (let j = 0; j < classes; j++) store<f32>(gradRow + (<usize>j << 2), NaN);
+}

@@ -1,0 +1,121 @@
+import { wasmBase64 } from "./wasm-bytes.generated.js";
+
+/** The kernels exported by the WebAssembly module (see assembly/index.ts). */
+export interface KernelExports {
+  heapBase(): number;
+  crossentropy(
+    losses: number,
+    grad: number,
+    totals: number,
+    x: number,
+    targets: number,
+    labels: number,
+    sampleWeights: number,
+    scales: number,
+    classWeights: number,
+    alpha: number,
+    rows: number,
+    classes: number,
+    smoothing: number,
+    gamma: number,
+    flags: number,
+    scratch: number,
+  ): number;
+  logSumExpRows(out: number, x: number, rows: number, classes: number, scratch: number): void;
+  softmaxRows(out: number, x: number, rows: number, classes: number, log: number, scratch: number): void;
+  transpose(dst: number, src: number, rows: number, cols: number): void;
+  expValues(dst: number, src: number, count: number): void;
+  logValues(dst: number, src: number, count: number): void;
+}
+
+const PAGE_BYTES = 65536;
+
+function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+/**
+ * One instance of the kernels with its own memory. Typed-array views of the
+ * memory are made again after every grow, because a grow detaches them.
+ */
+export class KernelInstance {
+  readonly memory: WebAssembly.Memory;
+  readonly kernels: KernelExports;
+  /** First byte of the region the arena may use. */
+  readonly base: number;
+  private buffer: ArrayBuffer | SharedArrayBuffer;
+  private f32View: Float32Array;
+  private f64View: Float64Array;
+  private i32View: Int32Array;
+
+  constructor(module: WebAssembly.Module, memory?: WebAssembly.Memory) {
+    this.memory = memory ?? new WebAssembly.Memory({ initial: 2, maximum: 65536 });
+    const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } });
+    this.kernels = instance.exports as unknown as KernelExports;
+    this.base = (this.kernels.heapBase() + 63) & ~63;
+    this.buffer = this.memory.buffer;
+    this.f32View = new Float32Array(this.buffer);
+    this.f64View = new Float64Array(this.buffer);
+    this.i32View = new Int32Array(this.buffer);
+  }
+
+  /** Grows the memory, if needed, so that bytes [0, end) exist. */
+  ensure(end: number): void {
+    const have = this.memory.buffer.byteLength;
+    if (end > have) {
+      const pages = Math.ceil((end - have) / PAGE_BYTES);
+      try {
+        this.memory.grow(pages);
+      } catch (error) {
+        throw new RangeError(
+          `wasm-xent could not grow its WebAssembly memory to ${end} bytes ` +
+            `(${String(error)}); pass fewer classes per row.`,
+        );
+      }
+    }
+    this.refresh();
+  }
+
+  private refresh(): void {
+    if (this.buffer !== this.memory.buffer) {
+      this.buffer = this.memory.buffer;
+      this.f32View = new Float32Array(this.buffer);
+      this.f64View = new Float64Array(this.buffer);
+      this.i32View = new Int32Array(this.buffer);
+    }
+  }
+
+  get f32(): Float32Array {
+    this.refresh();
+    return this.f32View;
+  }
+
+  get f64(): Float64Array {
+    this.refresh();
+    return this.f64View;
+  }
+
+  get i32(): Int32Array {
+    this.refresh();
+    return this.i32View;
+  }
+}
+
+let compiled: WebAssembly.Module | undefined;
+
+/** Returns the compiled module, compiling it synchronously on first use. */
+export function kernelModule(): WebAssembly.Module {
+  compiled ??= new WebAssembly.Module(decodeBase64(wasmBase64));
+  return compiled;
+}
+
+let shared: KernelInstance | undefined;
+
+/** Returns the instance the public functions use, made on first use. */
+export function defaultInstance(): KernelInstance {
+  shared ??= new KernelInstance(kernelModule());
+  return shared;
+}

@@ -1,0 +1,113 @@
+import { Arena } from "./arena.js";
+import { defaultInstance } from "./instance.js";
+import { chunkCapacity, loadChunk, rowLayout, splitChunks, storeChunk } from "./rows.js";
+import { flattenFloats, formatShape, resolveAxis, typeName, unflatten } from "./shape.js";
+import type { FloatInput, NestedArray, RowOptions } from "./types.js";
+
+let arena: Arena | undefined;
+
+function prepare(x: FloatInput, options: RowOptions, name: string) {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`options must be an object, but it is ${typeName(options)}.`);
+  }
+  const input = flattenFloats(x, options.shape, name);
+  if (input.shape.length === 0) {
+    throw new RangeError(`${name} is a single number, but it needs an axis to reduce; pass an array.`);
+  }
+  const axis = resolveAxis(options.axis, input.shape.length, name);
+  const layout = rowLayout(input.shape, axis);
+  if (layout.classes === 0 && layout.rows > 0) {
+    throw new RangeError(
+      `${name} has shape ${formatShape(input.shape)}, so axis ${axis} has size 0; it needs at least one value per row.`,
+    );
+  }
+  arena ??= new Arena(defaultInstance());
+  return { input, layout };
+}
+
+/**
+ * Computes the log-sum-exp along `options.axis` (default last):
+ * lse(x) = m + log(sum_j exp(x_j - m)) with m the max, in one pass.
+ *
+ * A row of only -Infinity gives -Infinity, a row with +Infinity gives
+ * +Infinity, and a row with NaN gives NaN.
+ *
+ * @returns One value per row: nested like `x` without the axis, or a flat
+ * Float32Array for typed-array input.
+ */
+export function logSumExp(x: FloatInput, options: RowOptions = {}): NestedArray | Float32Array {
+  const { input, layout } = prepare(x, options, "x");
+  const out = new Float32Array(layout.rows);
+  if (layout.rows > 0) {
+    const a = arena!;
+    a.reset();
+    const capacity = chunkCapacity(layout);
+    const xPtr = a.take(capacity * 4);
+    const stagingPtr = layout.inner > 1 ? a.take(capacity * 4) : 0;
+    const outPtr = a.take(Math.max(1, Math.floor(capacity / layout.classes)) * 4);
+    const scratchPtr = a.take(192);
+    a.commit();
+    const instance = a.instance;
+    for (const chunk of splitChunks(layout)) {
+      loadChunk(instance, layout, chunk, input.data, xPtr, stagingPtr);
+      instance.kernels.logSumExpRows(outPtr, xPtr, chunk.rows, layout.classes, scratchPtr);
+      out.set(instance.f32.subarray(outPtr >>> 2, (outPtr >>> 2) + chunk.rows), chunk.start);
+    }
+  }
+  return input.nested ? unflatten(out, layout.lossShape) : out;
+}
+
+function normalize(x: FloatInput, options: RowOptions, log: boolean): NestedArray | Float32Array {
+  const { input, layout } = prepare(x, options, "x");
+  let out: Float32Array;
+  if (options.out !== undefined) {
+    if (!(options.out instanceof Float32Array) || options.out.length !== input.data.length) {
+      throw new TypeError(
+        `options.out must be a Float32Array of length ${input.data.length} (the size of x), but it is ` +
+          `${typeName(options.out)}${options.out instanceof Float32Array ? ` of length ${options.out.length}` : ""}.`,
+      );
+    }
+    out = options.out;
+  } else {
+    out = new Float32Array(input.data.length);
+  }
+  if (layout.rows > 0 && layout.classes > 0) {
+    const a = arena!;
+    a.reset();
+    const capacity = chunkCapacity(layout);
+    const xPtr = a.take(capacity * 4);
+    const stagingPtr = layout.inner > 1 ? a.take(capacity * 4) : 0;
+    const scratchPtr = a.take(192);
+    a.commit();
+    const instance = a.instance;
+    for (const chunk of splitChunks(layout)) {
+      loadChunk(instance, layout, chunk, input.data, xPtr, stagingPtr);
+      instance.kernels.softmaxRows(xPtr, xPtr, chunk.rows, layout.classes, log ? 1 : 0, scratchPtr);
+      storeChunk(instance, layout, chunk, xPtr, stagingPtr, out);
+    }
+  }
+  return input.nested && options.out === undefined ? unflatten(out, input.shape) : out;
+}
+
+/**
+ * Computes log-softmax along `options.axis` (default last):
+ * x_j - lse(x), formed as (x_j - m) - log S so that it stays exact for huge
+ * logits. A row of only -Infinity gives NaN, as in IEEE arithmetic.
+ *
+ * @returns The shape of `x`: nested for nested input, else a Float32Array
+ * (`options.out` when given).
+ */
+export function logSoftmax(x: FloatInput, options: RowOptions = {}): NestedArray | Float32Array {
+  return normalize(x, options, true);
+}
+
+/**
+ * Computes softmax along `options.axis` (default last): exp(x_j - lse(x)).
+ * A row of only -Infinity gives NaN, as in IEEE arithmetic.
+ *
+ * @returns The shape of `x`: nested for nested input, else a Float32Array
+ * (`options.out` when given).
+ */
+export function softmax(x: FloatInput, options: RowOptions = {}): NestedArray | Float32Array {
+  return normalize(x, options, false);
+}
