@@ -246,14 +246,18 @@ function crossentropyRows(
           store<f32>(at, <f32>(<f64>load<f32>(at) + targetDerivative));
         }
         const total = derivativeSum + (dense ? 0 : targetShare);
-        gradientPass(gradRow, input, classes, scale, total, reference, logSum, inverseSum, scratch, logits, vectorPass);
+        if (!vectorPass && logits) {
+          // The pass below also sums p_j over j != t, which is 1 - p_t
+          // without cancellation: -Infinity in this chunk's copy of the
+          // target logit takes p_t out of that sum.
+          store<f32>(input + (<usize>label << 2), -Infinity);
+        }
+        const others = gradientPass(gradRow, input, classes, scale, total, reference, logSum, inverseSum, scratch, logits, vectorPass);
         if (!vectorPass) {
-          // The target entry again, in f64: from logits d_t (1 - p_t) with
-          // 1 - p_t = -expm1(l_t), which does not cancel when p_t is near 1.
+          // The target entry again, in f64: d_t (1 - p_t) from logits,
+          // (h_t - h_t p_t) / sum(x) from probabilities.
           const at = gradRow + (<usize>label << 2);
-          const entry = logits
-            ? targetDerivative * -Math.expm1(targetLogP)
-            : (targetDerivative - targetShare) * inverseSum;
+          const entry = logits ? targetDerivative * others : (targetDerivative - targetShare) * inverseSum;
           store<f32>(at, <f32>(scale * entry));
         }
       }
@@ -438,7 +442,8 @@ function exactTerms(
  * Turns the stored derivatives of a row into its gradient, in place:
  * from logits g_j = scale (d_j - p_j D), from probabilities
  * g_j = scale (h_j - D) / sum(x). Without a vector pass the stored
- * derivatives are all 0 and are not read.
+ * derivatives are all 0 and are not read. Returns the sum of p_j in f64
+ * (from logits; 0 from probabilities).
  */
 @inline
 function gradientPass(
@@ -453,8 +458,10 @@ function gradientPass(
   scratch: usize,
   logits: bool,
   readStored: bool,
-): void {
+): f64 {
   const tail = scratch + SCRATCH_TAIL;
+  const probabilitySums = scratch + SCRATCH_LOSS;
+  clearWide(probabilitySums);
   const scaleLanes = f32x4.splat(<f32>scale);
   const totalLanes = f32x4.splat(<f32>total);
   const referenceLanes = f32x4.splat(<f32>reference);
@@ -471,7 +478,9 @@ function gradientPass(
     let g: v128;
     if (logits) {
       const v = whole ? v128.load(input + offset) : loadTail(input + offset, count, 0, tail);
-      const p = vexp(f32x4.sub(f32x4.sub(v, referenceLanes), logSumLanes));
+      let p = vexp(f32x4.sub(f32x4.sub(v, referenceLanes), logSumLanes));
+      if (!whole) p = v128.and(p, tailMask(count));
+      addWide(probabilitySums, p);
       g = f32x4.mul(scaleLanes, f32x4.sub(stored, f32x4.mul(p, totalLanes)));
     } else {
       g = f32x4.mul(f32x4.mul(scaleLanes, f32x4.sub(stored, totalLanes)), inverseSumLanes);
@@ -482,6 +491,13 @@ function gradientPass(
       storeTail(gradRow + offset, g, count, tail);
     }
   }
+  return logits ? totalWide(probabilitySums) : 0;
+}
+
+/** Returns a mask of the first `count` (1 to 3) lanes. */
+@inline
+function tailMask(count: i32): v128 {
+  return i32x4.gt_s(i32x4.splat(count), i32x4(0, 1, 2, 3));
 }
 
 function fillNaN(gradRow: usize, classes: i32): void {

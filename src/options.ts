@@ -100,12 +100,12 @@ export function perLoss(value: unknown, lossShape: number[], name: string): PerL
   const length = data.length;
   const numbers = toNumbers(data, name);
   if (shape !== undefined && shape.length > 1) {
+    // A shape matches when it is a leading part of the loss shape, after
+    // dropping trailing axes of size 1 ([batch, 1] for [batch, time] losses).
+    const leading = (s: number[]) => s.length <= lossShape.length && s.every((n, i) => n === lossShape[i]);
     let trimmed = shape;
-    while (trimmed.length > lossShape.length && trimmed[trimmed.length - 1] === 1) {
-      trimmed = trimmed.slice(0, -1);
-    }
-    const matches =
-      trimmed.length <= lossShape.length && trimmed.every((n, i) => n === lossShape[i]);
+    while (!leading(trimmed) && trimmed[trimmed.length - 1] === 1) trimmed = trimmed.slice(0, -1);
+    const matches = leading(trimmed);
     if (!matches) {
       throw new RangeError(
         `${name} has shape ${formatShape(shape)}, but the losses have shape ` +
