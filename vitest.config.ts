@@ -28,6 +28,9 @@ const chromiumArgs = [
 
 export default defineConfig({
   test: {
+    // Both projects run at the same time, and CI machines may have two
+    // cores, so a test that takes 1 s alone can exceed vitest's default 5 s.
+    testTimeout: 30_000,
     projects: [
       {
         test: {
