@@ -115,6 +115,7 @@ def main():
     labels = rng.integers(0, 10, size=16).astype("<i8")
     write("logits-f4.npy", logits, (1, 0), expected)
     write("labels-i8.npy", labels, (1, 0), expected)
+    write("logits-f8-be-f.npy", np.asfortranarray(logits.astype(">f8")), (1, 0), expected)
     z = logits.astype(np.float64)
     lse = z.max(axis=1) + np.log(np.exp(z - z.max(axis=1, keepdims=True)).sum(axis=1))
     losses = lse - z[np.arange(16), labels]

@@ -1,11 +1,11 @@
 // Parsing and formatting of the NumPy .npy header.
 //
-// Layout (NumPy's format.py documents it): the magic string "\x93NUMPY", a
-// major and a minor version byte, the header length as a little-endian
-// uint16 (version 1.0) or uint32 (2.0 and 3.0), then the header: a Python
-// dict literal with the keys 'descr', 'fortran_order' and 'shape', padded
-// with spaces and a final newline. Versions 1.0 and 2.0 encode it as latin1,
-// 3.0 as UTF-8. The data follows directly, without padding.
+// Layout, as NumPy's format.py documents it: the magic string "\x93NUMPY",
+// a major and a minor version byte, and the header length as a
+// little-endian uint16 (version 1.0) or uint32 (2.0 and 3.0). The header
+// follows: a Python dict literal with the keys 'descr', 'fortran_order' and
+// 'shape', padded with spaces and a final newline. Versions 1.0 and 2.0
+// encode it as latin1, 3.0 as UTF-8. The data follows directly.
 
 /** Element kinds this reader supports: float, signed and unsigned integer, bool. */
 export type NpyKind = "f" | "i" | "u" | "b";
@@ -191,13 +191,16 @@ export function parseDescr(descr: string, source: string): NpyDtype {
         `Convert the array with NumPy first, for example arr.astype('<f4').`,
     );
   }
+  // '=' is native order; NumPy itself always writes '<', '>' or '|'.
   const order = match[1];
+  let littleEndian = order !== ">";
+  if (order === "=") {
+    littleEndian = hostIsLittleEndian();
+  }
   return {
     kind: match[2] as NpyKind,
     itemSize: Number(match[3]) as NpyDtype["itemSize"],
-    // '=' is native order; NumPy itself always writes '<', '>' or '|'.
-    littleEndian:
-      order === ">" ? false : order === "=" ? hostIsLittleEndian() : true,
+    littleEndian,
     name,
   };
 }

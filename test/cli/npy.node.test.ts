@@ -89,7 +89,7 @@ describe("npy fixtures written by NumPy", () => {
       if (typeof want === "number" && Number.isNaN(want)) {
         expect(Number.isNaN(got), `${name}[${i}]`).toBe(true);
       } else {
-        // Object.is tells -0 from 0.
+        // Object.is distinguishes -0 from 0.
         expect(
           Object.is(got, want),
           `${name}[${i}] is ${got}, expected ${want}`,
@@ -299,7 +299,8 @@ describe("float16 conversion", () => {
     for (let bits = 0; bits < 0x10000; bits++) {
       const value = float16BitsToNumber(bits);
       if (Number.isNaN(value)) {
-        expect((bits & 0x7c00) === 0x7c00 && (bits & 0x3ff) !== 0).toBe(true);
+        expect(bits & 0x7c00).toBe(0x7c00);
+        expect(bits & 0x3ff).not.toBe(0);
         continue;
       }
       expect(numberToFloat16Bits(value)).toBe(bits);
