@@ -20,8 +20,9 @@ const LN2_LOW: f32 = -2.12194440e-4; // ln 2 - LN2_HIGH
 /**
  * Computes exp of each lane.
  *
- * Measured against f64 over [-87.3, 88] (test/vector-math.test.ts): relative
- * error at most 2.4e-7 (about 2 ulp). Arguments below EXP_LOWER, and
+ * Relative error at most 8.2e-8 (1.4 ulp, output rounding included) over
+ * [-87.3, 88], measured against f64 at 2^22 evenly spaced arguments;
+ * test/vector-math.test.ts checks 1e-7. Arguments below EXP_LOWER, and
  * -Infinity, give exactly 0. NaN lanes give an unspecified value, so callers
  * must detect NaN input themselves.
  */
@@ -65,9 +66,10 @@ const SQRT_HALF: f32 = 0.707106781186547524;
 /**
  * Computes the natural log of each lane.
  *
- * Measured against f64 over [1.2e-38, 3.4e38] (test/vector-math.test.ts):
- * absolute error at most 1.2e-7 for arguments in [0.5, 2], and relative
- * error at most 1.2e-7 elsewhere. 0 gives -Infinity. Negative, NaN,
+ * Absolute error at most 4.0e-8 over [0.5, 2], and relative error at most
+ * 7.8e-8 over the other normal floats, measured against f64 at 2^22
+ * arguments each; test/vector-math.test.ts checks 5e-8 and 1e-7. 0 gives
+ * -Infinity. Negative, NaN,
  * subnormal and infinite lanes give unspecified values: callers pass only
  * clipped probabilities or 1 - p.
  */
