@@ -29,10 +29,12 @@ const chromiumArgs = [
 export default defineConfig({
   test: {
     // Both projects run at the same time, and CI machines may have two
-    // cores, so a test that takes 1 s alone can exceed vitest's default 5 s.
+    // cores, so tests run slower than on a developer machine. The projects
+    // inherit this through `extends: true`.
     testTimeout: 30_000,
     projects: [
       {
+        extends: true,
         test: {
           name: "node",
           environment: "node",
@@ -41,6 +43,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: "browser",
           include: ["test/**/*.test.ts"],
