@@ -2,7 +2,7 @@
 
 import type { ScoreResult } from "./score.js";
 
-/** Formats a statistic with 7 significant digits, enough to tell float32 losses apart. */
+/** Formats a statistic with 7 significant digits, about the precision of a float32 loss. */
 function formatStatistic(value: number): string {
   if (Number.isNaN(value)) return "n/a";
   if (!Number.isFinite(value) || Number.isInteger(value)) return String(value);
