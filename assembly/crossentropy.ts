@@ -2,7 +2,6 @@ import {
   rowLogSumExp,
   SCRATCH_LOG_SUM,
   SCRATCH_REFERENCE,
-  SCRATCH_TAIL,
 } from "./inline/log-sum-exp-pass";
 import { addWide, clearWide, loadTail, storeTail, totalWide } from "./inline/memory";
 import { vexp, vlog } from "./inline/vmath";
@@ -282,7 +281,7 @@ function rowSum(input: usize, classes: i32, scratch: usize): f64 {
   let valid = i32x4.splat(-1);
   for (let j = 0; j < classes; j += 4) {
     const p = input + (<usize>j << 2);
-    const v = j + 4 <= classes ? v128.load(p) : loadTail(p, classes - j, 0, scratch + SCRATCH_TAIL);
+    const v = j + 4 <= classes ? v128.load(p) : loadTail(p, classes - j, 0);
     // NaN fails both comparisons.
     valid = v128.and(valid, v128.and(f32x4.ge(v, f32x4.splat(0)), f32x4.lt(v, limit)));
     addWide(sums, v);
@@ -320,7 +319,6 @@ function vectorTerms(
   const lossSums = scratch + SCRATCH_LOSS;
   const derivativeSums = scratch + SCRATCH_DERIVATIVE;
   const weightSums = scratch + SCRATCH_WEIGHT;
-  const tail = scratch + SCRATCH_TAIL;
   clearWide(lossSums);
   clearWide(derivativeSums);
   clearWide(weightSums);
@@ -341,14 +339,14 @@ function vectorTerms(
     const count = classes - j;
     const whole = count >= 4;
     // Padding lanes get a zero coefficient, so they add nothing.
-    const v = whole ? v128.load(input + offset) : loadTail(input + offset, count, 0, tail);
-    const w = whole ? v128.load(classWeights + offset) : loadTail(classWeights + offset, count, 0, tail);
+    const v = whole ? v128.load(input + offset) : loadTail(input + offset, count, 0);
+    const w = whole ? v128.load(classWeights + offset) : loadTail(classWeights + offset, count, 0);
     let a = w;
     if (focal) {
-      a = f32x4.mul(a, whole ? v128.load(alpha + offset) : loadTail(alpha + offset, count, 0, tail));
+      a = f32x4.mul(a, whole ? v128.load(alpha + offset) : loadTail(alpha + offset, count, 0));
     }
     if (dense) {
-      const y = whole ? v128.load(targetRow + offset) : loadTail(targetRow + offset, count, 0, tail);
+      const y = whole ? v128.load(targetRow + offset) : loadTail(targetRow + offset, count, 0);
       addWide(weightSums, f32x4.mul(w, y));
       a = f32x4.mul(a, f32x4.add(f32x4.mul(y, keepLanes), uniformLanes));
     } else {
@@ -399,7 +397,7 @@ function vectorTerms(
       if (whole) {
         v128.store(gradRow + offset, derivative);
       } else {
-        storeTail(gradRow + offset, derivative, count, tail);
+        storeTail(gradRow + offset, derivative, count);
       }
       addWide(derivativeSums, logits ? derivative : f32x4.mul(derivative, p));
     }
@@ -459,7 +457,6 @@ function gradientPass(
   logits: bool,
   readStored: bool,
 ): f64 {
-  const tail = scratch + SCRATCH_TAIL;
   const probabilitySums = scratch + SCRATCH_LOSS;
   clearWide(probabilitySums);
   const scaleLanes = f32x4.splat(<f32>scale);
@@ -473,11 +470,11 @@ function gradientPass(
     const whole = count >= 4;
     let stored = f32x4.splat(0);
     if (readStored) {
-      stored = whole ? v128.load(gradRow + offset) : loadTail(gradRow + offset, count, 0, tail);
+      stored = whole ? v128.load(gradRow + offset) : loadTail(gradRow + offset, count, 0);
     }
     let g: v128;
     if (logits) {
-      const v = whole ? v128.load(input + offset) : loadTail(input + offset, count, 0, tail);
+      const v = whole ? v128.load(input + offset) : loadTail(input + offset, count, 0);
       let p = vexp(f32x4.sub(f32x4.sub(v, referenceLanes), logSumLanes));
       if (!whole) p = v128.and(p, tailMask(count));
       addWide(probabilitySums, p);
@@ -488,7 +485,7 @@ function gradientPass(
     if (whole) {
       v128.store(gradRow + offset, g);
     } else {
-      storeTail(gradRow + offset, g, count, tail);
+      storeTail(gradRow + offset, g, count);
     }
   }
   return logits ? totalWide(probabilitySums) : 0;

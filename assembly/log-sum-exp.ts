@@ -1,4 +1,4 @@
-import { rowLogSumExp, SCRATCH_LOG_SUM, SCRATCH_REFERENCE, SCRATCH_TAIL } from "./inline/log-sum-exp-pass";
+import { rowLogSumExp, SCRATCH_LOG_SUM, SCRATCH_REFERENCE } from "./inline/log-sum-exp-pass";
 import { vexp } from "./inline/vmath";
 import { loadTail, storeTail } from "./inline/memory";
 
@@ -47,10 +47,10 @@ export function softmaxRows(out: usize, x: usize, rows: i32, classes: i32, log: 
     if (j < classes) {
       const offset = <usize>j << 2;
       const tail = classes - j;
-      let value = loadTail(input + offset, tail, 0, scratch + SCRATCH_TAIL);
+      let value = loadTail(input + offset, tail, 0);
       value = f32x4.sub(f32x4.sub(value, reference), logSum);
       if (!log) value = vexp(value);
-      storeTail(output + offset, value, tail, scratch + SCRATCH_TAIL);
+      storeTail(output + offset, value, tail);
     }
   }
 }

@@ -7,7 +7,7 @@ import { addWide, clearWide, loadTail, scaleWide } from "./memory";
 // which stays exact when x_j and R are huge and close (1e30, say).
 export const SCRATCH_REFERENCE: usize = 0; // f64 R
 export const SCRATCH_LOG_SUM: usize = 8; // f64 log S
-export const SCRATCH_TAIL: usize = 16; // 16 bytes for tail loads and stores
+// Bytes 16 to 31 are free.
 export const SCRATCH_SUMS: usize = 32; // 32 bytes, the wide sum of exp terms
 
 // Each lane keeps its own reference and only moves it when a block max
@@ -71,7 +71,7 @@ export function rowLogSumExp(x: usize, n: i32, scratch: usize): f64 {
   // -Infinity, which adds exp(-Infinity) = 0.
   for (; i < n; i += 4) {
     const p = x + (<usize>i << 2);
-    const v = i + 4 <= n ? v128.load(p) : loadTail(p, n - i, -Infinity, scratch + SCRATCH_TAIL);
+    const v = i + 4 <= n ? v128.load(p) : loadTail(p, n - i, -Infinity);
     special = v128.or(special, f32x4.ne(v, v));
     const raise = f32x4.gt(v, f32x4.add(reference, slack));
     if (v128.any_true(raise)) {

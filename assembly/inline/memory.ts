@@ -1,19 +1,21 @@
-// Partial vector loads and stores for the scalar tail of a row, and wide
-// accumulators, all through scratch memory owned by the caller.
+// Partial vector loads and stores for the last 1 to 3 values of a row, and
+// wide (f64) accumulators in scratch memory owned by the caller.
 
-/** Loads `count` (0 to 3) floats from `ptr`, filling the other lanes with `pad`. */
+/** Loads `count` (1 to 3) floats from `ptr`, filling the other lanes with `pad`. */
 @inline
-export function loadTail(ptr: usize, count: i32, pad: f32, scratch: usize): v128 {
-  v128.store(scratch, f32x4.splat(pad));
-  memory.copy(scratch, ptr, <usize>count << 2);
-  return v128.load(scratch);
+export function loadTail(ptr: usize, count: i32, pad: f32): v128 {
+  let v = f32x4.replace_lane(f32x4.splat(pad), 0, load<f32>(ptr));
+  if (count > 1) v = f32x4.replace_lane(v, 1, load<f32>(ptr, 4));
+  if (count > 2) v = f32x4.replace_lane(v, 2, load<f32>(ptr, 8));
+  return v;
 }
 
-/** Stores the first `count` (0 to 3) lanes of `value` at `ptr`. */
+/** Stores the first `count` (1 to 3) lanes of `value` at `ptr`. */
 @inline
-export function storeTail(ptr: usize, value: v128, count: i32, scratch: usize): void {
-  v128.store(scratch, value);
-  memory.copy(ptr, scratch, <usize>count << 2);
+export function storeTail(ptr: usize, value: v128, count: i32): void {
+  store<f32>(ptr, f32x4.extract_lane(value, 0));
+  if (count > 1) store<f32>(ptr, f32x4.extract_lane(value, 1), 4);
+  if (count > 2) store<f32>(ptr, f32x4.extract_lane(value, 2), 8);
 }
 
 /** Clears a wide accumulator: four f64 lanes (32 bytes) at `acc`. */
