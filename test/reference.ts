@@ -10,6 +10,7 @@
  *   even when its log-probability is -Infinity, so `0 * log 0 = 0`.
  * - A probability row that sums to 0 counts as all zeros, which the clip then
  *   raises to 1e-7.
+ * - The clip bounds are float32 values (see CLIP_HIGH).
  * - Without `classWeights`, a row's class weight is 1.
  * - logSumExp of an all -Infinity row is -Infinity. logSoftmax and softmax of
  *   that row are NaN, because `x - lse` is `-Infinity - -Infinity` in IEEE
@@ -71,7 +72,13 @@ export interface RefLosses {
   totals: RefTotals;
 }
 
-export const EPSILON = 1e-7;
+/**
+ * Clip bounds of probabilities: 1e-7 and 1 - 1e-7 computed in float32, as
+ * Keras does, so the upper bound is 0.99999988 and a probability of 1 costs
+ * 1.19e-7, not 1e-7.
+ */
+export const CLIP_LOW = Math.fround(1e-7);
+export const CLIP_HIGH = Math.fround(1 - CLIP_LOW);
 
 // ---------------------------------------------------------------------------
 // Shapes and nested arrays
@@ -340,8 +347,8 @@ function probabilityRow(p: ArrayLike<number>): ProbabilityRow {
   for (let c = 0; c < numClasses; c++) {
     normalized[c] = sum > 0 ? p[c] / sum : 0;
     const v = normalized[c];
-    clipped[c] = Math.min(Math.max(v, EPSILON), 1 - EPSILON);
-    unclipped[c] = v > EPSILON && v < 1 - EPSILON ? 1 : 0;
+    clipped[c] = Math.min(Math.max(v, CLIP_LOW), CLIP_HIGH);
+    unclipped[c] = v > CLIP_LOW && v < CLIP_HIGH ? 1 : 0;
   }
   return { sum, normalized, clipped, unclipped };
 }
