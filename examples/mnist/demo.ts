@@ -112,6 +112,7 @@ function printHardestDigits(
   const columnWidth = 20;
   const perLine = 5;
   for (let first = 0; first < hardest.length; first += perLine) {
+    if (first > 0) console.log();
     const group = hardest.slice(first, first + perLine);
     const blocks = group.map((row) => [
       `label ${test.labels[row]}, guess ${predictedClass(logits, row)}`,
@@ -122,7 +123,6 @@ function printHardestDigits(
       const text = blocks.map((block) => block[line].padEnd(columnWidth));
       console.log(text.join("").trimEnd());
     }
-    console.log();
   }
 }
 
