@@ -128,6 +128,46 @@ describe("crossentropy shapes and axes", () => {
     }
   });
 
+  test("many rows across chunks", () => {
+    // The library streams about 65536 values per chunk; these shapes span
+    // several chunks, with the class axis last and in the middle.
+    const random = seededRandom(13);
+    for (const [shape, axis] of [
+      [[20000, 9], -1],
+      [[3, 5, 30000], 1],
+      [[40, 7, 500], 1],
+    ] as const) {
+      const layout = ref.classLayout([...shape], axis);
+      const n = layout.numLosses;
+      const labels = integers(random, n, layout.numClasses).map((v, i) =>
+        i % 11 === 5 ? -100 : v,
+      );
+      const options = {
+        fromLogits: true,
+        axis,
+        ignoreClass: -100,
+        labelSmoothing: 0.05,
+        classWeights: uniform(random, layout.numClasses, 0.5, 2),
+        sampleWeight: uniform(random, shape[0], 0, 2),
+        mask: Array.from({ length: n }, (_, i) => (i % 7 === 3 ? 0 : 1)),
+      };
+      const c: LossCase = {
+        sparse: true,
+        shape: [...shape],
+        yPred: uniform(random, ref.product(shape), -6, 6),
+        target: labels,
+        options,
+      };
+      check(c, `[${shape}] axis ${axis}`, ["float32"]);
+      const probs: LossCase = {
+        ...c,
+        yPred: Float64Array.from(c.yPred, (v) => Math.fround(Math.exp(v / 3))),
+        options: { ...options, fromLogits: false },
+      };
+      check(probs, `[${shape}] axis ${axis} probabilities`, ["float32"]);
+    }
+  });
+
   test("rank 3 token mask and sequence weight", () => {
     const random = seededRandom(8);
     const [batch, time, classes] = [3, 4, 6];

@@ -444,6 +444,50 @@ describe("failed calls write nothing", () => {
     expect(Array.from(out)).toEqual([7, 7, 7, 7, 7, 7]);
   });
 
+  test("error in a late chunk writes nothing", () => {
+    // 20000 rows of 9 classes span several of the library's chunks; the bad
+    // value sits in the last row, after earlier chunks could have been written.
+    const rows = 20000;
+    const classes = 9;
+    const random = seededRandom(1201);
+    const logits = Float32Array.from(uniform(random, rows * classes, -3, 3));
+    const labels = new Int32Array(rows).fill(1);
+    labels[rows - 1] = 9;
+    const out = new Float32Array(rows * classes).fill(7);
+    expectInputError(
+      () =>
+        sparseCategoricalCrossentropyWithGrad(labels, logits, {
+          fromLogits: true,
+          shape: [rows, classes],
+          out,
+        }),
+      "labels",
+      "9",
+    );
+    expect(
+      out.every((v) => v === 7),
+      "out unchanged",
+    ).toBe(true);
+
+    const probs = Float32Array.from(logits, (v) => Math.abs(v));
+    probs[rows * classes - 2] = -0.5;
+    labels[rows - 1] = 1;
+    expectInputError(
+      () =>
+        sparseCategoricalCrossentropyWithGrad(labels, probs, {
+          shape: [rows, classes],
+          out,
+        }),
+      "yPred",
+      "-0.5",
+    );
+    expect(
+      out.every((v) => v === 7),
+      "out unchanged after probability error",
+    ).toBe(true);
+    expectValidCallWorks("late chunk");
+  });
+
   test("softmax out untouched on error", () => {
     const out = new Float32Array(6).fill(7);
     expectInputError(

@@ -223,6 +223,18 @@ describe("focal hard cases", () => {
     check({ ...c, options: { gamma: 0, alpha: 1 } }, "gamma 0", ["float32"]);
   });
 
+  test("tiny probability from logits unclipped", () => {
+    // log p of the label is about -25, far below log 1e-7, and is not clipped.
+    const c: LossCase = {
+      sparse: true,
+      shape: [2, 3],
+      yPred: ref.f32([20, 0, -5, -30, 0, 1]),
+      target: [2, 0],
+      options: { fromLogits: true, gamma: 2, alpha: 1 },
+    };
+    check(c, "tiny p", ["nested", "float32"]);
+  });
+
   test("confident prediction", () => {
     const yPred = new Float64Array(2 * 50);
     yPred[0] = 20;

@@ -445,6 +445,99 @@ describe("gradient hard cases", () => {
     }
   });
 
+  test("axis 1 across chunks gradient", () => {
+    // Spans several of the library's 65536-value chunks with a middle class axis.
+    const random = seededRandom(965);
+    for (const shape of [
+      [3, 5, 30000],
+      [40, 7, 500],
+    ]) {
+      const layout = ref.classLayout(shape, 1);
+      const labels = integers(random, layout.numLosses, layout.numClasses);
+      const logits = uniform(random, ref.product(shape), -6, 6);
+      const options = {
+        fromLogits: true,
+        axis: 1,
+        sampleWeight: uniform(random, shape[0], 0, 2),
+        mask: Array.from({ length: layout.numLosses }, (_, i) =>
+          i % 5 === 2 ? 0 : 1,
+        ),
+        reduction: "mean_with_sample_weight" as const,
+      };
+      for (const api of [apis[0], apis[2]]) {
+        const result = api.withGrad(
+          Int32Array.from(labels),
+          Float32Array.from(logits),
+          {
+            ...options,
+            shape,
+            sampleWeight: Float32Array.from(options.sampleWeight),
+            mask: Uint8Array.from(options.mask),
+          },
+        );
+        const expected = ref.sparseCategoricalCrossentropyWithGrad(
+          labels,
+          ref.tensor(logits, shape),
+          options,
+          api.focal,
+        );
+        expectReductionClose(
+          result.loss,
+          expected.loss as number,
+          `${api.name} [${shape}] loss`,
+        );
+        expectElementsClose(
+          result.grad,
+          expected.grad,
+          `${api.name} [${shape}] grad`,
+        );
+      }
+    }
+  });
+
+  test("logits of 1e30 gradient", () => {
+    const logits = [
+      [1e30, -1e30, 0],
+      [-1e30, 1e30, 1e30],
+    ];
+    const result = sparse.withGrad([1, 0], logits, {
+      fromLogits: true,
+      reduction: "sum",
+    });
+    expectReductionClose(result.loss, 2e30 + 2e30 + Math.LN2, "loss");
+    expectElementsClose(result.grad, [1, -1, 0, -1, 0.5, 0.5], "grad");
+  });
+
+  test("one row of 262144 gradient", () => {
+    const random = seededRandom(964);
+    const classes = 262144;
+    const logits = uniform(random, classes, -10, 10);
+    for (const api of [apis[0], apis[2]]) {
+      const result = api.withGrad(
+        Int32Array.of(777),
+        Float32Array.from(logits),
+        {
+          fromLogits: true,
+          shape: [1, classes],
+          labelSmoothing: 0.1,
+          reduction: "sum",
+        },
+      );
+      const expected = ref.sparseCategoricalCrossentropyWithGrad(
+        [777],
+        ref.tensor(logits, [1, classes]),
+        { fromLogits: true, labelSmoothing: 0.1, reduction: "sum" },
+        api.focal,
+      );
+      expectReductionClose(
+        result.loss,
+        expected.loss as number,
+        `${api.name} loss`,
+      );
+      expectElementsClose(result.grad, expected.grad, `${api.name} grad`);
+    }
+  });
+
   test("ignored -Infinity row zero gradient", () => {
     const random = seededRandom(961);
     const row = [-Infinity, -Infinity, -Infinity, -Infinity];

@@ -84,6 +84,20 @@ describe("row ops against reference", () => {
       checkOp(op, data, [2, 5, 3], -2, "axis -2");
     });
 
+    test(`${op.name} axis 1 across chunks`, () => {
+      // About 65536 values per chunk: these split both by slab and inside one.
+      const random = seededRandom(706);
+      for (const shape of [
+        [3, 5, 30000],
+        [40, 7, 500],
+      ]) {
+        const data = uniform(random, ref.product(shape), -10, 10);
+        const expected = op.reference(ref.tensor(data, shape), 1);
+        const actual = op.api(Float32Array.from(data), { shape, axis: 1 });
+        expectElementsClose(actual, expected.data, `[${shape}]`);
+      }
+    });
+
     test(`${op.name} edge rows`, () => {
       const rows = [
         [-Infinity, -Infinity, -Infinity, -Infinity],
