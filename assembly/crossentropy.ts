@@ -200,23 +200,31 @@ function crossentropyRows(
       let clipped = false;
       if (logits) {
         targetLogP = (value - reference) - logSum;
-        targetP = Math.exp(targetLogP);
+        if (focal || withGradient) targetP = Math.exp(targetLogP);
       } else {
         const share = value * inverseSum;
         targetP = min(max(share, <f64>CLIP_LOW), <f64>CLIP_HIGH);
         clipped = share != targetP;
         targetLogP = Math.log(targetP);
       }
-      if (coefficient != 0) {
+      // The loss term and d phi / d l (logits) or d phi / d p
+      // (probabilities, 0 when clipped) of the target class.
+      if (coefficient != 0 && focal) {
         const q = logits ? -Math.expm1(targetLogP) : 1 - targetP;
-        const focusing = focal && gamma != 0 ? Math.pow(q, <f64>gamma) : 1;
+        const focusing = gamma != 0 ? Math.pow(q, <f64>gamma) : 1;
         loss -= coefficient * focusing * targetLogP;
-        // d phi / d l for logits, d phi / d p for probabilities (0 when clipped).
-        const ratio = focal && q > 0 ? focusing / q : 0;
+        const ratio = q > 0 ? focusing / q : 0;
         if (logits) {
           targetDerivative = -coefficient * (focusing - <f64>gamma * targetP * targetLogP * ratio);
         } else if (!clipped) {
           targetDerivative = -coefficient * (focusing / targetP - <f64>gamma * targetLogP * ratio);
+        }
+      } else if (coefficient != 0) {
+        loss -= coefficient * targetLogP;
+        if (logits) {
+          targetDerivative = -coefficient;
+        } else if (!clipped) {
+          targetDerivative = -coefficient / targetP;
         }
       }
     }
