@@ -199,15 +199,6 @@ export function expectZeros(values: ArrayLike<number>, label: string): void {
   ).toBe(-1);
 }
 
-/** Splits flat row-major data of `rows` rows into a nested `[rows, width]` array. */
-export function toRows(data: ArrayLike<number>, width: number): number[][] {
-  const rows: number[][] = [];
-  for (let i = 0; i < data.length; i += width) {
-    rows.push(Array.from({ length: width }, (_, c) => data[i + c]));
-  }
-  return rows;
-}
-
 // ---------------------------------------------------------------------------
 // Running one loss case through the library in every input form
 

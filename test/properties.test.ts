@@ -133,7 +133,9 @@ function build(p: Problem, focal: boolean): Built {
           yPred[i] = p.fromLogits ? Math.fround(60 * u - 30) : Math.fround(u);
           break;
         case "huge":
-          yPred[i] = u < 0.3 ? 1e30 : u < 0.6 ? -1e30 : Math.fround(10 * u);
+          if (u < 0.3) yPred[i] = 1e30;
+          else if (u < 0.6) yPred[i] = -1e30;
+          else yPred[i] = Math.fround(10 * u);
           break;
         case "negInf":
           yPred[i] =

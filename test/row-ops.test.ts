@@ -21,15 +21,13 @@ const ops = [
     name: "logSumExp",
     api: logSumExp,
     reference: ref.logSumExp,
-    reduces: true,
   },
   {
     name: "logSoftmax",
     api: logSoftmax,
     reference: ref.logSoftmax,
-    reduces: false,
   },
-  { name: "softmax", api: softmax, reference: ref.softmax, reduces: false },
+  { name: "softmax", api: softmax, reference: ref.softmax },
 ] as const;
 
 /** Runs one op on nested, Float32Array and Float64Array input and compares. */
