@@ -278,6 +278,34 @@ function crossentropyRows(
 }
 
 /**
+ * Checks that every included row of probabilities is finite and
+ * non-negative, without computing anything, so that a caller streaming many
+ * chunks can reject bad input before it writes any result. Rows whose
+ * label is negative are skipped. Returns STATUS_OK, or
+ * STATUS_INVALID_PROBABILITY with the row index stored in totals[3].
+ */
+export function checkProbabilities(totals: usize, x: usize, labels: usize, rows: i32, classes: i32): i32 {
+  const rowBytes = <usize>classes << 2;
+  const limit = f32x4.splat(Infinity);
+  const zero = f32x4.splat(0);
+  for (let row = 0; row < rows; row++) {
+    if (load<i32>(labels + (<usize>row << 2)) < 0) continue;
+    const input = x + <usize>row * rowBytes;
+    let valid = i32x4.splat(-1);
+    for (let j = 0; j < classes; j += 4) {
+      const p = input + (<usize>j << 2);
+      const v = j + 4 <= classes ? v128.load(p) : loadTail(p, classes - j, 0);
+      valid = v128.and(valid, v128.and(f32x4.ge(v, zero), f32x4.lt(v, limit)));
+    }
+    if (!v128.all_true<i32>(valid)) {
+      store<f64>(totals, <f64>row, 24);
+      return STATUS_INVALID_PROBABILITY;
+    }
+  }
+  return STATUS_OK;
+}
+
+/**
  * Returns the sum of a row of probabilities in f64, or -1 when a value is
  * negative, NaN or infinite.
  */

@@ -2,7 +2,7 @@
 // no mutable global state, so one module can serve workers that share a
 // memory. The caller owns the memory layout.
 
-export { crossentropy, SCRATCH_BYTES } from "./crossentropy";
+export { checkProbabilities, crossentropy, SCRATCH_BYTES } from "./crossentropy";
 export { logSumExpRows, softmaxRows } from "./log-sum-exp";
 export { transpose } from "./transpose";
 export { expValues, logValues } from "./testing";

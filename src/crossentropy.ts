@@ -9,7 +9,7 @@ import {
   perLoss,
   type PerLoss,
 } from "./options.js";
-import { chunkCapacity, loadChunk, rowLayout, splitChunks, storeChunk, type RowLayout } from "./rows.js";
+import { chunkCapacity, loadChunk, rowLayout, splitChunks, storeChunk, type Chunk, type RowLayout } from "./rows.js";
 import {
   flattenFloats,
   flattenLabels,
@@ -334,11 +334,11 @@ export function computeCrossentropy(
   const losses = plan.reduction === "none" ? new Float32Array(rows) : null;
   const ignoreClass = options.ignoreClass;
 
-  for (const chunk of splitChunks(layout)) {
-    loadChunk(instance, layout, chunk, pred.data as Float32Array, xPtr, stagingPtr);
-    if (targets) loadChunk(instance, layout, chunk, targets.data as Float32Array, targetsPtr, stagingPtr);
+  // Writes each row's label (-1 for rows that are skipped), sample weight
+  // and gradient scale for the rows of a chunk.
+  const fillRows = (chunk: Chunk): void => {
     const i32 = instance.i32;
-    const f32Chunk = instance.f32;
+    const f32Rows = instance.f32;
     for (let r = 0; r < chunk.rows; r++) {
       const row = chunk.start + r;
       const kept = plan.mask === null || valueAt(plan.mask, row, 1) !== 0;
@@ -351,9 +351,29 @@ export function computeCrossentropy(
       }
       i32[(labelsPtr >>> 2) + r] = label;
       const weight = valueAt(plan.sampleWeight, row, 1);
-      if (weightsPtr) f32Chunk[(weightsPtr >>> 2) + r] = weight;
-      if (scalesPtr) f32Chunk[(scalesPtr >>> 2) + r] = weight * gradScale * valueAt(dy.perLoss, row, 1);
+      if (weightsPtr) f32Rows[(weightsPtr >>> 2) + r] = weight;
+      if (scalesPtr) f32Rows[(scalesPtr >>> 2) + r] = weight * gradScale * valueAt(dy.perLoss, row, 1);
     }
+  };
+
+  const chunks = splitChunks(layout);
+  if (!plan.fromLogits && chunks.length > 1) {
+    // The kernel checks probabilities as it goes, which would leave earlier
+    // chunks' results written when a later chunk fails. One cheap pass
+    // checks every chunk first.
+    for (const chunk of chunks) {
+      loadChunk(instance, layout, chunk, pred.data as Float32Array, xPtr, stagingPtr);
+      fillRows(chunk);
+      if (instance.kernels.checkProbabilities(totalsPtr, xPtr, labelsPtr, chunk.rows, classes) !== 0) {
+        throw invalidProbability(pred, layout, chunk.start + instance.f64[(totalsPtr >>> 3) + 3]);
+      }
+    }
+  }
+
+  for (const chunk of chunks) {
+    loadChunk(instance, layout, chunk, pred.data as Float32Array, xPtr, stagingPtr);
+    if (targets) loadChunk(instance, layout, chunk, targets.data as Float32Array, targetsPtr, stagingPtr);
+    fillRows(chunk);
     const status = instance.kernels.crossentropy(
       lossesPtr, gradPtr, totalsPtr, xPtr, targetsPtr, labelsPtr, weightsPtr, scalesPtr,
       classWeightsPtr, alphaPtr, chunk.rows, classes, plan.smoothing, plan.gamma, flags, scratchPtr,

@@ -21,6 +21,7 @@ export interface KernelExports {
     flags: number,
     scratch: number,
   ): number;
+  checkProbabilities(totals: number, x: number, labels: number, rows: number, classes: number): number;
   logSumExpRows(out: number, x: number, rows: number, classes: number, scratch: number): void;
   softmaxRows(out: number, x: number, rows: number, classes: number, log: number, scratch: number): void;
   transpose(dst: number, src: number, rows: number, cols: number): void;
