@@ -18,15 +18,6 @@ import { vexp, vlog } from "./inline/vmath";
 // by its sum and clipped to [CLIP_LOW, CLIP_HIGH]. Terms with a_c = 0 are
 // skipped, so 0 * log 0 counts as 0.
 
-/** Flag: `x` holds logits. Without it, `x` holds probabilities. */
-export const FROM_LOGITS: i32 = 1;
-/** Flag: focal crossentropy, with `alpha` and `gamma`. */
-export const FOCAL: i32 = 2;
-/** Flag: targets are rows of `targets`. Without it, targets are class ids in `labels`. */
-export const DENSE: i32 = 4;
-/** Flag: also write the gradient of sum_row scale_row * loss_row to `grad`. */
-export const GRADIENT: i32 = 8;
-
 /** Success. */
 export const STATUS_OK: i32 = 0;
 /** A probability is negative, NaN or infinite; its row index is stored in totals[3]. */
@@ -49,60 +40,90 @@ export const SCRATCH_BYTES: i32 = 160;
 
 /**
  * Computes the crossentropy of each row and adds the reductions' totals.
+ * The arguments are the same for every variant below.
  *
  * - `losses` (out, f32 per row): sampleWeight * loss, and 0 for skipped rows.
- * - `grad` (out, f32 per value, with GRADIENT): d(sum_row scale * loss)/dx.
+ * - `grad` (out, f32 per value, WithGradient variants): d(sum_row scale * loss)/dx.
  * - `totals` (in/out, f64): [0] += sum of weighted losses, [1] += rows
  *   included, [2] += sum of sampleWeight * classWeight of the row.
  * - `x` (f32 per value): logits or probabilities.
- * - `targets` (f32 per value, with DENSE): target rows.
- * - `labels` (i32 per row): the class id, or for DENSE any value >= 0; a
+ * - `targets` (f32 per value, Dense variants): target rows.
+ * - `labels` (i32 per row): the class id, or any value >= 0 for Dense; a
  *   negative value skips the row, which is then never read.
  * - `sampleWeights` (f32 per row, or 0 for all ones); `scales` (f32 per
- *   row, with GRADIENT): the factor of the row's gradient.
+ *   row, WithGradient variants): the factor of the row's gradient.
  * - `classWeights`, `alpha` (f32 per class): always present, ones when
  *   unused.
  *
  * Returns STATUS_OK or an error status.
+ *
+ * Each combination of target form, input, loss and gradient is its own
+ * export, named for example `focalDenseLogitsWithGradient`, so that no
+ * inner loop tests a flag and an engine that compiles lazily compiles only
+ * the variants a program calls.
  */
-export function crossentropy(
-  losses: usize,
-  grad: usize,
-  totals: usize,
-  x: usize,
-  targets: usize,
-  labels: usize,
-  sampleWeights: usize,
-  scales: usize,
-  classWeights: usize,
-  alpha: usize,
-  rows: i32,
-  classes: i32,
-  smoothing: f32,
-  gamma: f32,
-  flags: i32,
-  scratch: usize,
-): i32 {
-  // Each combination of flags gets its own copy of the row loop, so that no
-  // inner loop tests a flag.
-  switch (flags & 15) {
-    case 0: return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, false, false, false, false);
-    case 1: return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, true, false, false, false);
-    case 2: return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, false, true, false, false);
-    case 3: return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, true, true, false, false);
-    case 4: return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, false, false, true, false);
-    case 5: return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, true, false, true, false);
-    case 6: return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, false, true, true, false);
-    case 7: return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, true, true, true, false);
-    case 8: return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, false, false, false, true);
-    case 9: return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, true, false, false, true);
-    case 10: return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, false, true, false, true);
-    case 11: return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, true, true, false, true);
-    case 12: return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, false, false, true, true);
-    case 13: return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, true, false, true, true);
-    case 14: return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, false, true, true, true);
-    default: return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, true, true, true, true);
-  }
+export function crossentropySparseLogits(losses: usize, grad: usize, totals: usize, x: usize, targets: usize, labels: usize, sampleWeights: usize, scales: usize, classWeights: usize, alpha: usize, rows: i32, classes: i32, smoothing: f32, gamma: f32, scratch: usize): i32 {
+  return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, true, false, false, false);
+}
+
+export function crossentropySparseLogitsWithGradient(losses: usize, grad: usize, totals: usize, x: usize, targets: usize, labels: usize, sampleWeights: usize, scales: usize, classWeights: usize, alpha: usize, rows: i32, classes: i32, smoothing: f32, gamma: f32, scratch: usize): i32 {
+  return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, true, false, false, true);
+}
+
+export function crossentropySparseProbabilities(losses: usize, grad: usize, totals: usize, x: usize, targets: usize, labels: usize, sampleWeights: usize, scales: usize, classWeights: usize, alpha: usize, rows: i32, classes: i32, smoothing: f32, gamma: f32, scratch: usize): i32 {
+  return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, false, false, false, false);
+}
+
+export function crossentropySparseProbabilitiesWithGradient(losses: usize, grad: usize, totals: usize, x: usize, targets: usize, labels: usize, sampleWeights: usize, scales: usize, classWeights: usize, alpha: usize, rows: i32, classes: i32, smoothing: f32, gamma: f32, scratch: usize): i32 {
+  return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, false, false, false, true);
+}
+
+export function crossentropyDenseLogits(losses: usize, grad: usize, totals: usize, x: usize, targets: usize, labels: usize, sampleWeights: usize, scales: usize, classWeights: usize, alpha: usize, rows: i32, classes: i32, smoothing: f32, gamma: f32, scratch: usize): i32 {
+  return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, true, false, true, false);
+}
+
+export function crossentropyDenseLogitsWithGradient(losses: usize, grad: usize, totals: usize, x: usize, targets: usize, labels: usize, sampleWeights: usize, scales: usize, classWeights: usize, alpha: usize, rows: i32, classes: i32, smoothing: f32, gamma: f32, scratch: usize): i32 {
+  return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, true, false, true, true);
+}
+
+export function crossentropyDenseProbabilities(losses: usize, grad: usize, totals: usize, x: usize, targets: usize, labels: usize, sampleWeights: usize, scales: usize, classWeights: usize, alpha: usize, rows: i32, classes: i32, smoothing: f32, gamma: f32, scratch: usize): i32 {
+  return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, false, false, true, false);
+}
+
+export function crossentropyDenseProbabilitiesWithGradient(losses: usize, grad: usize, totals: usize, x: usize, targets: usize, labels: usize, sampleWeights: usize, scales: usize, classWeights: usize, alpha: usize, rows: i32, classes: i32, smoothing: f32, gamma: f32, scratch: usize): i32 {
+  return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, false, false, true, true);
+}
+
+export function focalSparseLogits(losses: usize, grad: usize, totals: usize, x: usize, targets: usize, labels: usize, sampleWeights: usize, scales: usize, classWeights: usize, alpha: usize, rows: i32, classes: i32, smoothing: f32, gamma: f32, scratch: usize): i32 {
+  return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, true, true, false, false);
+}
+
+export function focalSparseLogitsWithGradient(losses: usize, grad: usize, totals: usize, x: usize, targets: usize, labels: usize, sampleWeights: usize, scales: usize, classWeights: usize, alpha: usize, rows: i32, classes: i32, smoothing: f32, gamma: f32, scratch: usize): i32 {
+  return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, true, true, false, true);
+}
+
+export function focalSparseProbabilities(losses: usize, grad: usize, totals: usize, x: usize, targets: usize, labels: usize, sampleWeights: usize, scales: usize, classWeights: usize, alpha: usize, rows: i32, classes: i32, smoothing: f32, gamma: f32, scratch: usize): i32 {
+  return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, false, true, false, false);
+}
+
+export function focalSparseProbabilitiesWithGradient(losses: usize, grad: usize, totals: usize, x: usize, targets: usize, labels: usize, sampleWeights: usize, scales: usize, classWeights: usize, alpha: usize, rows: i32, classes: i32, smoothing: f32, gamma: f32, scratch: usize): i32 {
+  return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, false, true, false, true);
+}
+
+export function focalDenseLogits(losses: usize, grad: usize, totals: usize, x: usize, targets: usize, labels: usize, sampleWeights: usize, scales: usize, classWeights: usize, alpha: usize, rows: i32, classes: i32, smoothing: f32, gamma: f32, scratch: usize): i32 {
+  return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, true, true, true, false);
+}
+
+export function focalDenseLogitsWithGradient(losses: usize, grad: usize, totals: usize, x: usize, targets: usize, labels: usize, sampleWeights: usize, scales: usize, classWeights: usize, alpha: usize, rows: i32, classes: i32, smoothing: f32, gamma: f32, scratch: usize): i32 {
+  return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, true, true, true, true);
+}
+
+export function focalDenseProbabilities(losses: usize, grad: usize, totals: usize, x: usize, targets: usize, labels: usize, sampleWeights: usize, scales: usize, classWeights: usize, alpha: usize, rows: i32, classes: i32, smoothing: f32, gamma: f32, scratch: usize): i32 {
+  return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, false, true, true, false);
+}
+
+export function focalDenseProbabilitiesWithGradient(losses: usize, grad: usize, totals: usize, x: usize, targets: usize, labels: usize, sampleWeights: usize, scales: usize, classWeights: usize, alpha: usize, rows: i32, classes: i32, smoothing: f32, gamma: f32, scratch: usize): i32 {
+  return crossentropyRows(losses, grad, totals, x, targets, labels, sampleWeights, scales, classWeights, alpha, rows, classes, smoothing, gamma, scratch, false, true, true, true);
 }
 
 @inline

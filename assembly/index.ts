@@ -2,7 +2,26 @@
 // no mutable global state, so one module can serve workers that share a
 // memory. The caller owns the memory layout.
 
-export { checkProbabilities, crossentropy, SCRATCH_BYTES } from "./crossentropy";
+export {
+  checkProbabilities,
+  crossentropySparseLogits,
+  crossentropySparseLogitsWithGradient,
+  crossentropySparseProbabilities,
+  crossentropySparseProbabilitiesWithGradient,
+  crossentropyDenseLogits,
+  crossentropyDenseLogitsWithGradient,
+  crossentropyDenseProbabilities,
+  crossentropyDenseProbabilitiesWithGradient,
+  focalSparseLogits,
+  focalSparseLogitsWithGradient,
+  focalSparseProbabilities,
+  focalSparseProbabilitiesWithGradient,
+  focalDenseLogits,
+  focalDenseLogitsWithGradient,
+  focalDenseProbabilities,
+  focalDenseProbabilitiesWithGradient,
+  SCRATCH_BYTES,
+} from "./crossentropy";
 export { logSumExpRows, softmaxRows } from "./log-sum-exp";
 export { transpose } from "./transpose";
 export { expValues, logValues } from "./testing";

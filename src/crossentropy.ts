@@ -1,5 +1,5 @@
 import { Arena } from "./arena.js";
-import { defaultInstance } from "./instance.js";
+import { defaultInstance, type CrossentropyVariant } from "./instance.js";
 import {
   checkFinite,
   checkNonNegative,
@@ -29,11 +29,7 @@ import type {
   Reduction,
 } from "./types.js";
 
-// Flags and statuses of the crossentropy kernel (assembly/crossentropy.ts).
-const FROM_LOGITS = 1;
-const FOCAL = 2;
-const DENSE = 4;
-const GRADIENT = 8;
+// Statuses of the crossentropy kernels (assembly/crossentropy.ts).
 const STATUS_INVALID_PROBABILITY = 1;
 const STATUS_LABEL_OUT_OF_RANGE = 2;
 const SCRATCH_BYTES = 192;
@@ -328,9 +324,9 @@ export function computeCrossentropy(
   else f32.fill(1, alphaPtr >>> 2, (alphaPtr >>> 2) + classes);
   instance.f64.fill(0, totalsPtr >>> 3, (totalsPtr >>> 3) + 4);
 
-  const flags =
-    (plan.fromLogits ? FROM_LOGITS : 0) | (kind.focal ? FOCAL : 0) | (kind.dense ? DENSE : 0) |
-    (withGradient ? GRADIENT : 0);
+  const variant = (`${kind.focal ? "focal" : "crossentropy"}${kind.dense ? "Dense" : "Sparse"}` +
+    `${plan.fromLogits ? "Logits" : "Probabilities"}${withGradient ? "WithGradient" : ""}`) as CrossentropyVariant;
+  const kernel = instance.kernels[variant];
   const losses = plan.reduction === "none" ? new Float32Array(rows) : null;
   const ignoreClass = options.ignoreClass;
 
@@ -374,9 +370,9 @@ export function computeCrossentropy(
     loadChunk(instance, layout, chunk, pred.data as Float32Array, xPtr, stagingPtr);
     if (targets) loadChunk(instance, layout, chunk, targets.data as Float32Array, targetsPtr, stagingPtr);
     fillRows(chunk);
-    const status = instance.kernels.crossentropy(
+    const status = kernel(
       lossesPtr, gradPtr, totalsPtr, xPtr, targetsPtr, labelsPtr, weightsPtr, scalesPtr,
-      classWeightsPtr, alphaPtr, chunk.rows, classes, plan.smoothing, plan.gamma, flags, scratchPtr,
+      classWeightsPtr, alphaPtr, chunk.rows, classes, plan.smoothing, plan.gamma, scratchPtr,
     );
     if (status !== 0) {
       const row = chunk.start + instance.f64[(totalsPtr >>> 3) + 3];

@@ -1,26 +1,31 @@
 import { wasmBase64 } from "./wasm-bytes.generated.js";
 
+/** Names of the crossentropy kernel variants, one per combination of options. */
+export type CrossentropyVariant =
+  `${"crossentropy" | "focal"}${"Dense" | "Sparse"}${"Logits" | "Probabilities"}${"" | "WithGradient"}`;
+
+/** Signature shared by every crossentropy variant (see assembly/crossentropy.ts). */
+export type CrossentropyKernel = (
+  losses: number,
+  grad: number,
+  totals: number,
+  x: number,
+  targets: number,
+  labels: number,
+  sampleWeights: number,
+  scales: number,
+  classWeights: number,
+  alpha: number,
+  rows: number,
+  classes: number,
+  smoothing: number,
+  gamma: number,
+  scratch: number,
+) => number;
+
 /** The kernels exported by the WebAssembly module (see assembly/index.ts). */
-export interface KernelExports {
+export interface KernelExports extends Record<CrossentropyVariant, CrossentropyKernel> {
   heapBase(): number;
-  crossentropy(
-    losses: number,
-    grad: number,
-    totals: number,
-    x: number,
-    targets: number,
-    labels: number,
-    sampleWeights: number,
-    scales: number,
-    classWeights: number,
-    alpha: number,
-    rows: number,
-    classes: number,
-    smoothing: number,
-    gamma: number,
-    flags: number,
-    scratch: number,
-  ): number;
   checkProbabilities(totals: number, x: number, labels: number, rows: number, classes: number): number;
   logSumExpRows(out: number, x: number, rows: number, classes: number, scratch: number): void;
   softmaxRows(out: number, x: number, rows: number, classes: number, log: number, scratch: number): void;
@@ -32,6 +37,15 @@ export interface KernelExports {
 const PAGE_BYTES = 65536;
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+  // Native decoders take well under a millisecond; the atob loop below takes
+  // several, because it runs as cold JavaScript on the first call.
+  const fromBase64 = (Uint8Array as { fromBase64?: (text: string) => Uint8Array<ArrayBuffer> }).fromBase64;
+  if (fromBase64) return fromBase64(text);
+  const nodeBuffer = (globalThis as { Buffer?: { from(text: string, encoding: string): Uint8Array } }).Buffer;
+  if (nodeBuffer) {
+    const decoded = nodeBuffer.from(text, "base64");
+    return new Uint8Array(decoded.buffer.slice(decoded.byteOffset, decoded.byteOffset + decoded.byteLength) as ArrayBuffer);
+  }
   const binary = atob(text);
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
