@@ -169,6 +169,16 @@ describe("mnist page in chromium", () => {
     }
   });
 
+  it("rejects invalid epochs parameter", async () => {
+    const page = await browser!.newPage();
+    await page.goto(`${server!.url}?epochs=0`);
+    await page.waitForSelector("body[data-status=error]", { timeout: 10_000 });
+    expect(await page.textContent("#status")).toContain(
+      'The URL parameter epochs is "0"',
+    );
+    await page.close();
+  });
+
   it("saves a screenshot", () => {
     expect(statSync(screenshotPath).size).toBeGreaterThan(10_000);
   });
