@@ -5,6 +5,7 @@ import {
 } from "./inline/log-sum-exp-pass";
 import { addWide, clearWide, loadTail, storeTail, totalWide } from "./inline/memory";
 import { vexp, vlog } from "./inline/vmath";
+import { LANE_CLASSES, LANE_SCRATCH_BYTES, LANE_SHIFT, LANE_SPECIAL, laneLogSum } from "./inline/lanes";
 
 // Crossentropy of `rows` rows of `classes` contiguous f32 values, with the
 // loss and the gradient of each row fused.
@@ -36,7 +37,7 @@ const SCRATCH_DERIVATIVE: usize = 96; // wide sum D of the derivative terms
 const SCRATCH_WEIGHT: usize = 128; // wide sum of classWeight_c * y_c
 
 /** Bytes of scratch memory the kernels in this file need, 16-byte aligned. */
-export const SCRATCH_BYTES: i32 = 160;
+export const SCRATCH_BYTES: i32 = LANE_SCRATCH_BYTES;
 
 /**
  * Computes the crossentropy of each row and adds the reductions' totals.
@@ -158,7 +159,62 @@ function crossentropyRows(
   let rowCount: f64 = 0;
   let weightSum: f64 = 0;
 
-  for (let row = 0; row < rows; row++) {
+  let row = 0;
+  if (logits && !focal && !dense && !withGradient && smoothing == 0 && classes <= LANE_CLASSES) {
+    // Short rows of class ids, four rows at a time with one row per lane:
+    // loss = w_t ((m - z_t) + log S), the same formula as the target term
+    // below with m, the row max, as the reference.
+    // The last group repeats its last row in the unused lanes, so every row
+    // goes through the same arithmetic wherever a chunk boundary falls.
+    const laneLosses = scratch + 64;
+    for (; row < rows; row += 4) {
+      const count = min(4, rows - row);
+      const first = x + <usize>row * rowBytes;
+      const last = <usize>(count - 1) * rowBytes;
+      const logSum = laneLogSum(first, first + min(rowBytes, last), first + min(2 * rowBytes, last), first + min(3 * rowBytes, last), classes, scratch);
+      // Gather the target logits into lanes through scratch memory.
+      for (let k = 0; k < 4; k++) {
+        const label = k < count ? load<i32>(labels + (<usize>(row + k) << 2)) : -1;
+        if (label >= classes) {
+          store<f64>(totals, <f64>(row + k), 24);
+          return STATUS_LABEL_OUT_OF_RANGE;
+        }
+        store<f32>(laneLosses + (<usize>k << 2), label < 0 ? 0 : load<f32>(first + <usize>k * rowBytes + (<usize>label << 2)));
+      }
+      const target = v128.load(laneLosses);
+      v128.store(laneLosses, f32x4.add(f32x4.sub(v128.load(scratch + LANE_SHIFT), target), logSum));
+      for (let k = 0; k < count; k++) {
+        const index = row + k;
+        const label = load<i32>(labels + (<usize>index << 2));
+        if (label < 0) {
+          store<f32>(losses + (<usize>index << 2), 0);
+          continue;
+        }
+        const classWeight = <f64>load<f32>(classWeights + (<usize>label << 2));
+        let loss: f64 = 0;
+        if (classWeight != 0) {
+          if (load<i32>(scratch + LANE_SPECIAL + (<usize>k << 2)) != 0) {
+            // NaN or +Infinity: the exact path of the row kernel.
+            const input = first + <usize>k * rowBytes;
+            rowLogSumExp(input, classes, scratch + 96);
+            const reference = load<f64>(scratch + 96 + SCRATCH_REFERENCE);
+            const logSum = load<f64>(scratch + 96 + SCRATCH_LOG_SUM);
+            loss = classWeight * ((reference - <f64>load<f32>(input + (<usize>label << 2))) + logSum);
+          } else {
+            loss = classWeight * <f64>load<f32>(laneLosses + (<usize>k << 2));
+          }
+        }
+        const sampleWeight: f64 = sampleWeights ? <f64>load<f32>(sampleWeights + (<usize>index << 2)) : 1;
+        const weighted = sampleWeight == 0 ? 0 : sampleWeight * loss;
+        store<f32>(losses + (<usize>index << 2), <f32>weighted);
+        lossSum += weighted;
+        rowCount += 1;
+        weightSum += sampleWeight * classWeight;
+      }
+    }
+  }
+
+  for (; row < rows; row++) {
     const label = load<i32>(labels + (<usize>row << 2));
     const gradRow = grad + <usize>row * rowBytes;
     if (label < 0) {

@@ -1,14 +1,37 @@
 import { rowLogSumExp, SCRATCH_LOG_SUM, SCRATCH_REFERENCE } from "./inline/log-sum-exp-pass";
 import { vexp } from "./inline/vmath";
 import { loadTail, storeTail } from "./inline/memory";
+import { LANE_CLASSES, LANE_SHIFT, LANE_SPECIAL, laneLogSum } from "./inline/lanes";
 
 // Row-major kernels over `rows` rows of `classes` contiguous f32 values.
-// `scratch` is a 64-byte, 16-byte aligned area of the caller's.
+// `scratch` is a 16-byte aligned area of the caller's, LANE_SCRATCH_BYTES
+// long.
 
 /** Writes the log-sum-exp of each row to `out` (f32, one per row). */
 export function logSumExpRows(out: usize, x: usize, rows: i32, classes: i32, scratch: usize): void {
   const rowBytes = <usize>classes << 2;
-  for (let row = 0; row < rows; row++) {
+  let row = 0;
+  if (classes <= LANE_CLASSES) {
+    // Four rows at a time, one per lane. The last group repeats its last
+    // row in the unused lanes, so chunk boundaries never change a result.
+    for (; row < rows; row += 4) {
+      const count = min(4, rows - row);
+      const first = x + <usize>row * rowBytes;
+      const last = <usize>(count - 1) * rowBytes;
+      const logSum = laneLogSum(first, first + min(rowBytes, last), first + min(2 * rowBytes, last), first + min(3 * rowBytes, last), classes, scratch);
+      const lse = f32x4.add(v128.load(scratch + LANE_SHIFT), logSum);
+      const special = v128.load(scratch + LANE_SPECIAL);
+      v128.store(scratch + 64, lse);
+      v128.store(scratch + 80, special);
+      for (let k = 0; k < count; k++) {
+        const value = load<i32>(scratch + 80 + (<usize>k << 2)) != 0
+          ? <f32>rowLogSumExp(first + <usize>k * rowBytes, classes, scratch + 96)
+          : load<f32>(scratch + 64 + (<usize>k << 2));
+        store<f32>(out + (<usize>(row + k) << 2), value);
+      }
+    }
+  }
+  for (; row < rows; row++) {
     const lse = rowLogSumExp(x + <usize>row * rowBytes, classes, scratch);
     store<f32>(out + (<usize>row << 2), <f32>lse);
   }

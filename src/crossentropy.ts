@@ -32,7 +32,8 @@ import type {
 // Statuses of the crossentropy kernels (assembly/crossentropy.ts).
 const STATUS_INVALID_PROBABILITY = 1;
 const STATUS_LABEL_OUT_OF_RANGE = 2;
-const SCRATCH_BYTES = 192;
+// At least SCRATCH_BYTES of assembly/crossentropy.ts (1088).
+const SCRATCH_BYTES = 2048;
 
 /** Which crossentropy a call computes. */
 export interface LossKind {

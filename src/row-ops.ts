@@ -45,7 +45,7 @@ export function logSumExp(x: FloatInput, options: RowOptions = {}): NestedArray 
     const xPtr = a.take(capacity * 4);
     const stagingPtr = layout.inner > 1 ? a.take(capacity * 4) : 0;
     const outPtr = a.take(Math.max(1, Math.floor(capacity / layout.classes)) * 4);
-    const scratchPtr = a.take(192);
+    const scratchPtr = a.take(2048);
     a.commit();
     const instance = a.instance;
     for (const chunk of splitChunks(layout)) {
@@ -77,7 +77,7 @@ function normalize(x: FloatInput, options: RowOptions, log: boolean): NestedArra
     const capacity = chunkCapacity(layout);
     const xPtr = a.take(capacity * 4);
     const stagingPtr = layout.inner > 1 ? a.take(capacity * 4) : 0;
-    const scratchPtr = a.take(192);
+    const scratchPtr = a.take(2048);
     a.commit();
     const instance = a.instance;
     for (const chunk of splitChunks(layout)) {
