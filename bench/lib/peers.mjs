@@ -9,7 +9,7 @@ import * as plain from "./plain-js.mjs";
 export const FOCAL_ALPHA = 0.25;
 export const FOCAL_GAMMA = 2;
 
-/** Class id that ONNX SoftmaxCrossEntropyLoss skips; stands in for the mask. */
+/** Class id that ONNX SoftmaxCrossEntropyLoss skips; it replaces the mask of the rank-3 shape. */
 const ORT_IGNORE_INDEX = -100;
 
 export function plainJsAdapters() {
@@ -212,8 +212,8 @@ export function onnxRuntimeAdapters(ort, models) {
  * creates the input tensors from the Float32Arrays, runs the ops, reads the
  * result back with dataSync and disposes every tensor. Gradients come from
  * tf.valueAndGrad over tf.losses.softmaxCrossEntropy, as a tfjs user writes
- * them; sparse labels go through tf.oneHot because the wasm backend has no
- * UnsortedSegmentSum kernel for the gradient of a batched gather.
+ * them. Sparse labels go through tf.oneHot there, because the wasm backend
+ * has no UnsortedSegmentSum kernel for the gradient of a batched gather.
  */
 export function tfjsAdapters(tf, backend) {
   const selectBackend = async () => {

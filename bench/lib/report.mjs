@@ -61,15 +61,15 @@ function cell(result) {
   if (!result) return "";
   if (result.error) return `error: ${result.error}`;
   if (result.skipped) return result.skipped;
-  if (result.cold) return `${giga(result.median)} (1 cold call)`;
+  if (result.single) return `${giga(result.median)} (1 call)`;
   const flag = result.check && !result.check.ok ? " †" : "";
   return `${giga(result.median)} (${giga(result.p25)}–${giga(result.p75)})${flag}`;
 }
 
 function ratio(numerator, denominator) {
   if (!numerator?.median || !denominator?.median) return "";
-  const cold = numerator.cold || denominator.cold ? " (cold)" : "";
-  return `${(numerator.median / denominator.median).toPrecision(3)}×${cold}`;
+  const single = numerator.single || denominator.single ? " (1 call)" : "";
+  return `${(numerator.median / denominator.median).toPrecision(3)}×${single}`;
 }
 
 function percent(numerator, denominator) {
@@ -158,111 +158,116 @@ function maxCheckError(results, name) {
   return max;
 }
 
-function markdown(run) {
-  const { results, operations, implementations, startup, notes } = run;
-  const sparse = operations.find((op) => op.id === "sparse-logits");
-  const measured = implementations.filter((n) => results.some((r) =>
-    Object.values(r.operations).some((ops) => ops[n]?.median)));
-  const out = [];
-  out.push("# Benchmark results");
-  out.push("");
-  out.push(
-    `Written by \`bench/run.mjs${run.quick ? " --quick" : ""}\` on ${new Date().toISOString()}. ` +
-      "Throughput is logits (input elements) per second, end to end from " +
-      "`Float32Array` inputs to `Float32Array` outputs, on one thread. Cells " +
-      "show the median and, in brackets, the p25–p75 range of per-call rates; " +
-      "ratios divide medians measured in this same run.",
-  );
-  out.push("");
-  out.push("## Machine");
-  out.push("");
-  out.push(`- CPU: ${cpuModel()}`);
-  out.push(`- Node ${process.versions.node}, V8 ${process.versions.v8}, ${os.platform()} ${os.release()}`);
-  out.push(`- Load average at the end of the run: ${os.loadavg().map((l) => l.toFixed(2)).join(", ")} (other processes share the CPUs)`);
-  out.push(`- wasm-xent commit ${gitCommit()}`);
-  out.push(
+const formatLoad = (load) => load.map((l) => l.toFixed(2)).join(", ");
+
+function machineSection(run) {
+  const { notes } = run;
+  const lines = [
+    "## Machine",
+    "",
+    `- CPU: ${cpuModel()}`,
+    `- Node ${process.versions.node}, V8 ${process.versions.v8}, ${os.platform()} ${os.release()}`,
+    `- Load average (1, 5, 15 min) at the start of the run: ${formatLoad(run.loadAtStart)}, ` +
+      `at the end: ${formatLoad(os.loadavg())}. Other processes shared the CPUs, so ` +
+      "compare figures within this run only.",
+    `- wasm-xent commit ${gitCommit()}`,
     `- onnxruntime-node ${packageVersion("onnxruntime-node")}, ` +
       `@tensorflow/tfjs-core ${packageVersion("@tensorflow/tfjs-core")}, ` +
       `@tensorflow/tfjs-backend-wasm ${packageVersion("@tensorflow/tfjs-backend-wasm")} (${notes.tfjsWasm}), ` +
       `@tensorflow/tfjs-backend-cpu ${packageVersion("@tensorflow/tfjs-backend-cpu")}, ` +
       `tinybench ${packageVersion("tinybench")}, assemblyscript ${rootPackageVersion("assemblyscript")}`,
-  );
-  out.push(`- Run time ${run.elapsedSeconds.toFixed(0)} s`);
+    `- Run time ${run.elapsedSeconds.toFixed(0)} s`,
+  ];
   for (const [name, note] of Object.entries(notes)) {
-    if (name !== "tfjsWasm") out.push(`- ${name}: ${note}`);
+    if (name !== "tfjsWasm") lines.push(`- ${name}: ${note}`);
   }
-  out.push("");
-  out.push(`## ${sparse.title}: wasm-xent against peers and ceilings`);
-  out.push("");
-  out.push(
+  return lines;
+}
+
+function summarySection(run, chartFile) {
+  const sparse = run.operations.find((op) => op.id === "sparse-logits");
+  return [
+    `## ${sparse.title}: wasm-xent against peers and ceilings`,
+    "",
     "\"vs X\" is wasm-xent's median throughput divided by X's; \"of\" columns " +
       "give wasm-xent's throughput as a share of each ceiling on the same " +
       "input. The rank-3 shape masks the padding tokens (about a quarter of " +
       "them) and still counts every logit.",
-  );
-  out.push("");
-  out.push(ratioTable(sparse, results, implementations));
-  out.push("");
-  out.push("![throughput by shape](throughput.svg)");
-  out.push("");
-  out.push("## Ceilings");
-  out.push("");
-  out.push(
+    "",
+    ratioTable(sparse, run.results, run.implementations),
+    "",
+    `![throughput by shape](${chartFile})`,
+  ];
+}
+
+function ceilingSection(run) {
+  return [
+    "## Ceilings",
+    "",
     "AssemblyScript kernels in `ceilings/ceilings.ts`, built with the " +
       "library's release flags (`-O3 --converge --noAssert --runtime stub " +
       "--enable simd`). \"read+sum\" loads every float and adds it (the memory " +
-      "ceiling); \"exp+sum\" computes a Cephes-style f32x4 exp of every float " +
-      `and adds it (the compute ceiling; maximum relative error ${run.expError.maxRelative.toExponential(2)} ` +
-      `against Math.exp over ${run.expError.points} points in [-87, 88], measured in this run). ` +
-      `"Streamed" copies the Float32Array into linear memory in chunks of ${run.chunkFloats} floats ` +
-      "and runs the kernel on each, as a library must; \"in memory\" runs it " +
-      "on input already in linear memory.",
-  );
-  out.push("");
-  out.push(
+      "ceiling). \"exp+sum\" computes a Cephes-style f32x4 exp of every float " +
+      "and adds it (the compute ceiling). The vector exp has a maximum " +
+      `relative error of ${run.expError.maxRelative.toExponential(2)} against ` +
+      `Math.exp over ${run.expError.points} points in [-87, 88], measured in this run. ` +
+      "\"Streamed\" copies the Float32Array into linear memory in chunks of " +
+      `${run.chunkFloats} floats and runs the kernel on each, as a library must; ` +
+      "\"in memory\" runs it on input already in linear memory. Each ceiling " +
+      "is measured before and after the shape's operations, and the faster " +
+      "median is shown.",
+    "",
     table(
       ["shape", ...Object.values(CEILING_LABELS).map((c) => `${c} (G elem/s)`)],
-      results.map((r) => [
+      run.results.map((r) => [
         shapeLabel(r.shape),
         ...Object.keys(CEILING_LABELS).map((c) => cell(r.ceilings[c])),
       ]),
     ),
-  );
-  out.push("");
-  out.push("## Every operation");
-  out.push("");
-  out.push(
+  ];
+}
+
+function operationsSection(run) {
+  const lines = [
+    "## Every operation",
+    "",
     "Peers run only the operations they have: onnxruntime-node the ONNX " +
       "SoftmaxCrossEntropyLoss operator (sparse), ReduceLogSumExp, and small " +
       "graphs for one-hot targets; TensorFlow.js `tf.losses.softmaxCrossEntropy`, " +
       "`tf.logSoftmax` with `tf.gather`, `tf.logSumExp` and `tf.valueAndGrad`. " +
       "Focal crossentropy has no peer but plain JavaScript. † marks a result " +
-      "outside 1e-5 × max(1, |reference|) of the float64 reference.",
-  );
-  for (const op of operations) {
-    if (!results.some((r) => r.operations[op.id])) continue;
-    out.push("");
-    out.push(`### ${op.title}`);
-    out.push("");
-    out.push(throughputTable(op, results, implementations));
-    out.push("");
-    out.push(ratioTable(op, results, implementations));
+      "outside 1e-5 × max(1, |reference|) of the float64 reference. A task " +
+      "whose first and second calls each took longer than " +
+      `${(run.budget.maxCallMs / 1000).toFixed(1)} s shows the second call only; one ` +
+      `predicted to take over ${(run.budget.skipCallMs / 1000).toFixed(0)} s is skipped.`,
+  ];
+  for (const op of run.operations) {
+    if (!run.results.some((r) => r.operations[op.id])) continue;
+    lines.push(
+      "",
+      `### ${op.title}`,
+      "",
+      throughputTable(op, run.results, run.implementations),
+      "",
+      ratioTable(op, run.results, run.implementations),
+    );
   }
-  out.push("");
-  out.push("## Start-up");
-  out.push("");
-  out.push(
+  return lines;
+}
+
+function startupSection(run) {
+  return [
+    "## Start-up",
+    "",
     "Each row is a fresh `node` process (median of " +
-      `${run.quick ? 1 : 5}) that imports the implementation and computes one ` +
+      `${run.startupRepeats}) that imports the implementation and computes one ` +
       "sparse crossentropy from logits on [64, 1000]. Time runs from the start " +
-      "of the import to the result; memory is the resident set size after it, " +
+      "of the import to the result. Memory is the resident set size after it, " +
       "minus that of a process that imports nothing.",
-  );
-  out.push("");
-  out.push(
+    "",
     table(
       ["implementation", "import to first result (ms)", "RSS over bare Node (MiB)"],
-      startup.map((s) =>
+      run.startup.map((s) =>
         s.error
           ? [s.name, `error: ${s.error}`, ""]
           : [
@@ -274,48 +279,69 @@ function markdown(run) {
             ],
       ),
     ),
+  ];
+}
+
+function checksSection(run) {
+  const measured = run.implementations.filter((n) =>
+    run.results.some((r) =>
+      Object.values(r.operations).some((ops) => ops[n]?.median),
+    ),
   );
-  out.push("");
-  out.push("## Checks");
-  out.push("");
-  out.push(
+  const failures = failedChecks(run.results);
+  return [
+    "## Checks",
+    "",
     "Before timing, each implementation's first result was compared with a " +
       "float64 reference (`lib/reference.mjs`), losses and gradients element " +
       "by element. Largest |result − reference| / max(1, |reference|):",
-  );
-  out.push("");
-  for (const name of measured) {
-    out.push(`- ${name}: ${maxCheckError(results, name).toExponential(2)}`);
-  }
-  const failures = failedChecks(results);
-  out.push("");
-  out.push(failures.length ? "Failures:\n\n" + failures.join("\n") : "Every check passed.");
-  out.push("");
-  out.push("## Method");
-  out.push("");
-  out.push(
+    "",
+    ...measured.map(
+      (name) => `- ${name}: ${maxCheckError(run.results, name).toExponential(2)}`,
+    ),
+    "",
+    failures.length ? "Failures:\n\n" + failures.join("\n") : "Every check passed.",
+  ];
+}
+
+function methodSection(run) {
+  return [
+    "## Method",
+    "",
     `- Each task runs in its own tinybench Bench: warmup for ${run.budget.warmupTime} ms, ` +
       `then samples for at least ${run.budget.time} ms and 5 calls. A task ` +
       "whose first call took longer than that budget gets one warmup call and " +
       "3 samples. V8 compiles WebAssembly in a baseline tier first and moves " +
       "to its optimizing tier only between calls, so warmup matters.",
-  );
-  out.push(
     "- Inputs are seeded: logits are 4 × (sum of three uniforms − 1.5), " +
       "labels uniform, probabilities uniform in (0, 1] (unnormalized, so the " +
       "from-probabilities path divides by the row sum).",
-  );
-  out.push(
     "- onnxruntime-node runs one intra-op thread on the CPU execution provider, " +
       "with models built as protobuf bytes by `lib/onnx-model.mjs` (opset 13, " +
-      "reduction none); on the rank-3 shape the mask becomes ignore_index.",
-  );
-  out.push(
+      "reduction none). On the rank-3 shape the mask becomes ignore_index.",
     "- TensorFlow.js calls include creating input tensors from the arrays and " +
       "reading results back with `dataSync()`.",
-  );
-  out.push("");
-  return out.join("\n");
+  ];
+}
+
+function markdown(run, chartFile) {
+  const intro =
+    `Written by \`bench/run.mjs${run.quick ? " --quick" : ""}\` on ${new Date().toISOString()}. ` +
+    "Throughput is logits (input elements) per second, end to end from " +
+    "`Float32Array` inputs to `Float32Array` outputs, on one thread. Cells " +
+    "show the median and, in brackets, the p25–p75 range of per-call rates. " +
+    "Ratios divide medians measured in this same run.";
+  const sections = [
+    ["# Benchmark results", "", intro],
+    machineSection(run),
+    summarySection(run, chartFile),
+    ceilingSection(run),
+    operationsSection(run),
+    startupSection(run),
+    checksSection(run),
+    methodSection(run),
+  ];
+  return sections.map((lines) => lines.join("\n")).join("\n\n") + "\n";
 }
 
 const COLORS = {
@@ -422,12 +448,11 @@ function chart(op, results, implementations) {
  */
 export async function writeReport(run) {
   const suffix = run.quick ? "-quick" : "";
+  const chartFile = `throughput${suffix}.svg`;
   const sparse = run.operations.find((op) => op.id === "sparse-logits");
-  let text = markdown(run);
-  if (run.quick) text = text.replace("(throughput.svg)", "(throughput-quick.svg)");
-  writeFileSync(new URL(`RESULTS${suffix}.md`, benchUrl), text);
+  writeFileSync(new URL(`RESULTS${suffix}.md`, benchUrl), markdown(run, chartFile));
   writeFileSync(
-    new URL(`throughput${suffix}.svg`, benchUrl),
+    new URL(chartFile, benchUrl),
     chart(sparse, run.results, run.implementations),
   );
 }

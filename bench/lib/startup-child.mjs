@@ -1,7 +1,8 @@
-// Child process for the start-up measurement: imports one implementation,
-// computes one sparse crossentropy from logits on [64, 1000], and prints
-// the time from the start of the import to that result, and the resident
-// set size after it, as one JSON line. Usage: node startup-child.mjs NAME
+// Child process for the start-up measurement. It imports one implementation
+// and computes one sparse crossentropy from logits on [64, 1000]. Then it
+// prints, as one JSON line, the time from the start of the import to that
+// result and the resident set size after it.
+// Usage: node startup-child.mjs NAME
 
 import { seededRandom } from "./data.mjs";
 
