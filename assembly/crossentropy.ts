@@ -171,7 +171,7 @@ function crossentropyRows(
       const count = min(4, rows - row);
       const first = x + <usize>row * rowBytes;
       const last = <usize>(count - 1) * rowBytes;
-      const logSum = laneLogSum(first, first + min(rowBytes, last), first + min(2 * rowBytes, last), first + min(3 * rowBytes, last), classes, scratch);
+      const logSum = laneLogSum(first, first + min<usize>(rowBytes, last), first + min<usize>(2 * rowBytes, last), first + min<usize>(3 * rowBytes, last), classes, scratch);
       // Gather the target logits into lanes through scratch memory.
       for (let k = 0; k < 4; k++) {
         const label = k < count ? load<i32>(labels + (<usize>(row + k) << 2)) : -1;
@@ -572,6 +572,7 @@ function gradientPass(
 ): f64 {
   const probabilitySums = scratch + SCRATCH_LOSS;
   clearWide(probabilitySums);
+  let partial = f32x4.splat(0);
   const scaleLanes = f32x4.splat(<f32>scale);
   const totalLanes = f32x4.splat(<f32>total);
   const referenceLanes = f32x4.splat(<f32>reference);
@@ -590,7 +591,12 @@ function gradientPass(
       const v = whole ? v128.load(input + offset) : loadTail(input + offset, count, 0);
       let p = vexp(f32x4.sub(f32x4.sub(v, referenceLanes), logSumLanes));
       if (!whole) p = v128.and(p, tailMask(count));
-      addWide(probabilitySums, p);
+      // Sums of 16 terms a lane in f32, then in f64.
+      partial = f32x4.add(partial, p);
+      if ((j & 63) == 60) {
+        addWide(probabilitySums, partial);
+        partial = f32x4.splat(0);
+      }
       g = f32x4.mul(scaleLanes, f32x4.sub(stored, f32x4.mul(p, totalLanes)));
     } else {
       g = f32x4.mul(f32x4.mul(scaleLanes, f32x4.sub(stored, totalLanes)), inverseSumLanes);
@@ -601,6 +607,7 @@ function gradientPass(
       storeTail(gradRow + offset, g, count);
     }
   }
+  addWide(probabilitySums, partial);
   return logits ? totalWide(probabilitySums) : 0;
 }
 

@@ -18,7 +18,7 @@ export function logSumExpRows(out: usize, x: usize, rows: i32, classes: i32, scr
       const count = min(4, rows - row);
       const first = x + <usize>row * rowBytes;
       const last = <usize>(count - 1) * rowBytes;
-      const logSum = laneLogSum(first, first + min(rowBytes, last), first + min(2 * rowBytes, last), first + min(3 * rowBytes, last), classes, scratch);
+      const logSum = laneLogSum(first, first + min<usize>(rowBytes, last), first + min<usize>(2 * rowBytes, last), first + min<usize>(3 * rowBytes, last), classes, scratch);
       const lse = f32x4.add(v128.load(scratch + LANE_SHIFT), logSum);
       const special = v128.load(scratch + LANE_SPECIAL);
       v128.store(scratch + 64, lse);

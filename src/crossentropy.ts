@@ -140,6 +140,19 @@ function readLabels(labels: unknown, layout: RowLayout): ArrayLike<number | bigi
   return data;
 }
 
+function labelError(
+  labels: ArrayLike<number | bigint>,
+  row: number,
+  classes: number,
+  ignoreClass: number | undefined,
+): RangeError {
+  const allowed = ignoreClass === undefined ? "" : ` or the ignoreClass ${ignoreClass}`;
+  return new RangeError(
+    `labels[${row}] is ${String(labels[row])}, but labels must be integers in [0, ${classes})${allowed}; ` +
+      `mask the row or fix the label.`,
+  );
+}
+
 /**
  * Checks every class id of an included row, before any kernel runs, and
  * returns the count and weight sum of the included rows.
@@ -150,6 +163,21 @@ function checkLabels(
   ignoreClass: number | undefined,
 ): { count: number; weightSum: number } {
   const { classes, rows } = plan.layout;
+  if (labels instanceof Int32Array && plan.mask === null && plan.sampleWeight === null &&
+      plan.classWeights === null && (ignoreClass === undefined || ignoreClass < 0)) {
+    // The common case in a tight loop: every row counts with weight 1.
+    let ignored = 0;
+    for (let row = 0; row < rows; row++) {
+      const label = labels[row];
+      if (label >= 0 && label < classes) continue;
+      if (label === ignoreClass) {
+        ignored++;
+        continue;
+      }
+      throw labelError(labels, row, classes, ignoreClass);
+    }
+    return { count: rows - ignored, weightSum: rows - ignored };
+  }
   let count = 0;
   let weightSum = 0;
   for (let row = 0; row < rows; row++) {
@@ -157,11 +185,7 @@ function checkLabels(
     const label = Number(labels[row]);
     if (label === ignoreClass) continue;
     if (!Number.isInteger(label) || label < 0 || label >= classes) {
-      const allowed = ignoreClass === undefined ? "" : ` or the ignoreClass ${ignoreClass}`;
-      throw new RangeError(
-        `labels[${row}] is ${String(labels[row])}, but labels must be integers in [0, ${classes})${allowed}; ` +
-          `mask the row or fix the label.`,
-      );
+      throw labelError(labels, row, classes, ignoreClass);
     }
     count++;
     const classWeight = plan.classWeights === null ? 1 : plan.classWeights[label];
@@ -333,9 +357,21 @@ export function computeCrossentropy(
 
   // Writes each row's label (-1 for rows that are skipped), sample weight
   // and gradient scale for the rows of a chunk.
+  // Class ids in an Int32Array with nothing masked are copied as they are:
+  // negative ids are the ignoreClass (checked above) and the kernel skips them.
+  const copyLabels = labels instanceof Int32Array && plan.mask === null &&
+    (ignoreClass === undefined || ignoreClass < 0);
   const fillRows = (chunk: Chunk): void => {
     const i32 = instance.i32;
     const f32Rows = instance.f32;
+    if (copyLabels && !weightsPtr && !scalesPtr) {
+      i32.set((labels as Int32Array).subarray(chunk.start, chunk.start + chunk.rows), labelsPtr >>> 2);
+      return;
+    }
+    if (labels === null && plan.mask === null && !weightsPtr && !scalesPtr) {
+      i32.fill(0, labelsPtr >>> 2, (labelsPtr >>> 2) + chunk.rows);
+      return;
+    }
     for (let r = 0; r < chunk.rows; r++) {
       const row = chunk.start + r;
       const kept = plan.mask === null || valueAt(plan.mask, row, 1) !== 0;
