@@ -17,7 +17,7 @@ const MiB = 1024 * 1024;
 const mainThreadCompileLimit = 8 * MiB;
 
 /** Builds a valid, empty WebAssembly module padded to `size` bytes by a custom section. */
-function paddedModule(size: number): Uint8Array {
+function paddedModule(size: number): Uint8Array<ArrayBuffer> {
   const header = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   // Custom section: id 0, then its size as a 5-byte LEB128, then the name
   // length (1) and the name "x", then the padding.
