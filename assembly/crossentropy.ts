@@ -5,7 +5,18 @@ import {
 } from "./inline/log-sum-exp-pass";
 import { addWide, clearWide, loadTail, storeTail, totalWide } from "./inline/memory";
 import { vexp, vlog } from "./inline/vmath";
-import { LANE_CLASSES, LANE_SCRATCH_BYTES, LANE_SHIFT, LANE_SPECIAL, laneLogSum } from "./inline/lanes";
+import {
+  LANE_CLASSES,
+  LANE_COLUMNS,
+  LANE_EXACT,
+  LANE_FACTORS,
+  LANE_RESULTS,
+  LANE_SCRATCH_BYTES,
+  LANE_SHIFT,
+  LANE_SPECIAL,
+  LANE_TARGETS,
+  laneLogSum,
+} from "./inline/lanes";
 
 // Crossentropy of `rows` rows of `classes` contiguous f32 values, with the
 // loss and the gradient of each row fused.
@@ -160,13 +171,14 @@ function crossentropyRows(
   let weightSum: f64 = 0;
 
   let row = 0;
-  if (logits && !focal && !dense && !withGradient && smoothing == 0 && classes <= LANE_CLASSES) {
+  if (logits && !focal && !dense && smoothing == 0 && classes <= LANE_CLASSES) {
     // Short rows of class ids, four rows at a time with one row per lane:
     // loss = w_t ((m - z_t) + log S), the same formula as the target term
-    // below with m, the row max, as the reference.
+    // below with m, the row max, as the reference, and the gradient
+    // scale w_t (p_j - [j = t]).
     // The last group repeats its last row in the unused lanes, so every row
     // goes through the same arithmetic wherever a chunk boundary falls.
-    const laneLosses = scratch + 64;
+    const laneLosses = scratch + LANE_RESULTS;
     for (; row < rows; row += 4) {
       const count = min(4, rows - row);
       const first = x + <usize>row * rowBytes;
@@ -196,9 +208,9 @@ function crossentropyRows(
           if (load<i32>(scratch + LANE_SPECIAL + (<usize>k << 2)) != 0) {
             // NaN or +Infinity: the exact path of the row kernel.
             const input = first + <usize>k * rowBytes;
-            rowLogSumExp(input, classes, scratch + 96);
-            const reference = load<f64>(scratch + 96 + SCRATCH_REFERENCE);
-            const logSum = load<f64>(scratch + 96 + SCRATCH_LOG_SUM);
+            rowLogSumExp(input, classes, scratch + LANE_EXACT);
+            const reference = load<f64>(scratch + LANE_EXACT + SCRATCH_REFERENCE);
+            const logSum = load<f64>(scratch + LANE_EXACT + SCRATCH_LOG_SUM);
             loss = classWeight * ((reference - <f64>load<f32>(input + (<usize>label << 2))) + logSum);
           } else {
             loss = classWeight * <f64>load<f32>(laneLosses + (<usize>k << 2));
@@ -211,6 +223,7 @@ function crossentropyRows(
         rowCount += 1;
         weightSum += sampleWeight * classWeight;
       }
+      if (withGradient) laneGradient(grad + <usize>row * rowBytes, first, labels + (<usize>row << 2), scales + (<usize>row << 2), classWeights, count, classes, logSum, scratch);
     }
   }
 
@@ -380,6 +393,103 @@ export function checkProbabilities(totals: usize, x: usize, labels: usize, rows:
     }
   }
   return STATUS_OK;
+}
+
+/**
+ * Writes the gradient of w_t * crossentropy for the four rows of a lane
+ * group (see laneLogSum), scaled by each row's gradient scale: from logits,
+ * g_j = scale w_t (p_j - [j = t]). The target entry is -scale w_t times the
+ * sum of the other p_j, which keeps 1 - p_t accurate when p_t is near 1.
+ * Rows with a negative label or a zero factor get zeros; rows holding NaN
+ * or +Infinity are redone in f64 (NaN rows where the log-sum-exp is not
+ * finite, as in the row kernel).
+ */
+function laneGradient(
+  gradFirst: usize,
+  inputFirst: usize,
+  labels: usize,
+  scales: usize,
+  classWeights: usize,
+  count: i32,
+  classes: i32,
+  logSum: v128,
+  scratch: usize,
+): void {
+  const rowBytes = <usize>classes << 2;
+  const columns = scratch + LANE_COLUMNS;
+  const factors = scratch + LANE_FACTORS;
+  const targets = scratch + LANE_TARGETS;
+  for (let k = 0; k < 4; k++) {
+    const label = k < count ? load<i32>(labels + (<usize>k << 2)) : -1;
+    const factor: f32 = label < 0 ? 0 : load<f32>(scales + (<usize>k << 2)) * load<f32>(classWeights + (<usize>label << 2));
+    store<f32>(factors + (<usize>k << 2), factor);
+    store<i32>(targets + (<usize>k << 2), label);
+  }
+  const factor = v128.load(factors);
+  const used = f32x4.ne(factor, f32x4.splat(0));
+  const labelLanes = v128.load(targets);
+  const shift = v128.load(scratch + LANE_SHIFT);
+  let others = f32x4.splat(0);
+
+  let j = 0;
+  for (; j + 4 <= classes; j += 4) {
+    const at = columns + (<usize>j << 4);
+    const p0 = vexp(f32x4.sub(f32x4.sub(v128.load(at), shift), logSum));
+    const p1 = vexp(f32x4.sub(f32x4.sub(v128.load(at, 16), shift), logSum));
+    const p2 = vexp(f32x4.sub(f32x4.sub(v128.load(at, 32), shift), logSum));
+    const p3 = vexp(f32x4.sub(f32x4.sub(v128.load(at, 48), shift), logSum));
+    others = f32x4.add(others, v128.andnot(p0, i32x4.eq(labelLanes, i32x4.splat(j))));
+    others = f32x4.add(others, v128.andnot(p1, i32x4.eq(labelLanes, i32x4.splat(j + 1))));
+    others = f32x4.add(others, v128.andnot(p2, i32x4.eq(labelLanes, i32x4.splat(j + 2))));
+    others = f32x4.add(others, v128.andnot(p3, i32x4.eq(labelLanes, i32x4.splat(j + 3))));
+    const g0 = v128.and(f32x4.mul(factor, p0), used);
+    const g1 = v128.and(f32x4.mul(factor, p1), used);
+    const g2 = v128.and(f32x4.mul(factor, p2), used);
+    const g3 = v128.and(f32x4.mul(factor, p3), used);
+    // Columns back to rows: a 4 x 4 transpose.
+    const g01 = v128.shuffle<f32>(g0, g1, 0, 4, 1, 5);
+    const g23 = v128.shuffle<f32>(g2, g3, 0, 4, 1, 5);
+    const h01 = v128.shuffle<f32>(g0, g1, 2, 6, 3, 7);
+    const h23 = v128.shuffle<f32>(g2, g3, 2, 6, 3, 7);
+    const offset = <usize>j << 2;
+    v128.store(gradFirst + offset, v128.shuffle<f32>(g01, g23, 0, 1, 4, 5));
+    if (count > 1) v128.store(gradFirst + rowBytes + offset, v128.shuffle<f32>(g01, g23, 2, 3, 6, 7));
+    if (count > 2) v128.store(gradFirst + 2 * rowBytes + offset, v128.shuffle<f32>(h01, h23, 0, 1, 4, 5));
+    if (count > 3) v128.store(gradFirst + 3 * rowBytes + offset, v128.shuffle<f32>(h01, h23, 2, 3, 6, 7));
+  }
+  for (; j < classes; j++) {
+    const p = vexp(f32x4.sub(f32x4.sub(v128.load(columns + (<usize>j << 4)), shift), logSum));
+    others = f32x4.add(others, v128.andnot(p, i32x4.eq(labelLanes, i32x4.splat(j))));
+    const g = v128.and(f32x4.mul(factor, p), used);
+    const offset = <usize>j << 2;
+    store<f32>(gradFirst + offset, f32x4.extract_lane(g, 0));
+    if (count > 1) store<f32>(gradFirst + rowBytes + offset, f32x4.extract_lane(g, 1));
+    if (count > 2) store<f32>(gradFirst + 2 * rowBytes + offset, f32x4.extract_lane(g, 2));
+    if (count > 3) store<f32>(gradFirst + 3 * rowBytes + offset, f32x4.extract_lane(g, 3));
+  }
+
+  // The target entries, and the rows with NaN or +Infinity.
+  v128.store(factors, f32x4.mul(f32x4.neg(factor), others));
+  for (let k = 0; k < count; k++) {
+    const label = load<i32>(targets + (<usize>k << 2));
+    if (label < 0) continue;
+    const row = gradFirst + <usize>k * rowBytes;
+    const rowFactor = <f64>load<f32>(scales + (<usize>k << 2)) * <f64>load<f32>(classWeights + (<usize>label << 2));
+    if (load<i32>(scratch + LANE_SPECIAL + (<usize>k << 2)) != 0 && rowFactor != 0) {
+      const input = inputFirst + <usize>k * rowBytes;
+      const lse = rowLogSumExp(input, classes, scratch + LANE_EXACT);
+      if (!isFinite(lse)) {
+        fillNaN(row, classes);
+        continue;
+      }
+      for (let c = 0; c < classes; c++) {
+        const p = Math.exp(<f64>load<f32>(input + (<usize>c << 2)) - lse);
+        store<f32>(row + (<usize>c << 2), <f32>(rowFactor * (c == label ? p - 1 : p)));
+      }
+      continue;
+    }
+    store<f32>(row + (<usize>label << 2), load<f32>(factors + (<usize>k << 2)));
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 import { rowLogSumExp, SCRATCH_LOG_SUM, SCRATCH_REFERENCE } from "./inline/log-sum-exp-pass";
 import { vexp } from "./inline/vmath";
 import { loadTail, storeTail } from "./inline/memory";
-import { LANE_CLASSES, LANE_SHIFT, LANE_SPECIAL, laneLogSum } from "./inline/lanes";
+import { LANE_CLASSES, LANE_EXACT, LANE_RESULTS, LANE_SHIFT, LANE_SPECIAL, laneLogSum } from "./inline/lanes";
 
 // Row-major kernels over `rows` rows of `classes` contiguous f32 values.
 // `scratch` is a 16-byte aligned area of the caller's, LANE_SCRATCH_BYTES
@@ -20,13 +20,11 @@ export function logSumExpRows(out: usize, x: usize, rows: i32, classes: i32, scr
       const last = <usize>(count - 1) * rowBytes;
       const logSum = laneLogSum(first, first + min<usize>(rowBytes, last), first + min<usize>(2 * rowBytes, last), first + min<usize>(3 * rowBytes, last), classes, scratch);
       const lse = f32x4.add(v128.load(scratch + LANE_SHIFT), logSum);
-      const special = v128.load(scratch + LANE_SPECIAL);
-      v128.store(scratch + 64, lse);
-      v128.store(scratch + 80, special);
+      v128.store(scratch + LANE_RESULTS, lse);
       for (let k = 0; k < count; k++) {
-        const value = load<i32>(scratch + 80 + (<usize>k << 2)) != 0
-          ? <f32>rowLogSumExp(first + <usize>k * rowBytes, classes, scratch + 96)
-          : load<f32>(scratch + 64 + (<usize>k << 2));
+        const value = load<i32>(scratch + LANE_SPECIAL + (<usize>k << 2)) != 0
+          ? <f32>rowLogSumExp(first + <usize>k * rowBytes, classes, scratch + LANE_EXACT)
+          : load<f32>(scratch + LANE_RESULTS + (<usize>k << 2));
         store<f32>(out + (<usize>(row + k) << 2), value);
       }
     }

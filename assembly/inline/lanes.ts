@@ -10,10 +10,14 @@ export const LANE_CLASSES: i32 = 64;
 // Scratch layout of the lane kernels.
 export const LANE_SHIFT: usize = 0; // v128: each lane's max, 0 where it is -Infinity
 export const LANE_SPECIAL: usize = 16; // v128: lanes with NaN or +Infinity
-export const LANE_COLUMNS: usize = 64; // LANE_CLASSES v128 columns
+export const LANE_COLUMNS: usize = 64; // LANE_CLASSES v128 columns, to 1088
+export const LANE_RESULTS: usize = 1088; // v128: one result per lane
+export const LANE_FACTORS: usize = 1104; // v128: f32 gradient factor per lane
+export const LANE_TARGETS: usize = 1120; // v128: i32 class id per lane
+export const LANE_EXACT: usize = 1152; // 64 bytes for the exact row path
 
 /** Bytes of scratch memory the lane kernels need. */
-export const LANE_SCRATCH_BYTES: i32 = 64 + 16 * 64;
+export const LANE_SCRATCH_BYTES: i32 = 1216;
 
 /**
  * Computes log S = log(sum_j exp(x_j - m)) for four rows at once, one row
