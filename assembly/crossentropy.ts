@@ -343,13 +343,15 @@ function crossentropyRows(
           store<f32>(at, <f32>(<f64>load<f32>(at) + targetDerivative));
         }
         const total = derivativeSum + (dense ? 0 : targetShare);
-        if (!vectorPass && logits) {
-          // The pass below also sums p_j over j != t, which is 1 - p_t
-          // without cancellation: -Infinity in this chunk's copy of the
-          // target logit takes p_t out of that sum.
-          store<f32>(input + (<usize>label << 2), -Infinity);
-        }
+        // The pass below also sums p_j over j != t, which is 1 - p_t
+        // without cancellation: -Infinity in place of the target logit
+        // takes p_t out of that sum. The logit is put back afterwards,
+        // because `x` may be the caller's own buffer.
+        const targetAt = input + (<usize>label << 2);
+        const targetLogit = load<f32>(targetAt);
+        if (!vectorPass && logits) store<f32>(targetAt, -Infinity);
         const others = gradientPass(gradRow, input, classes, scale, total, reference, logSum, inverseSum, scratch, logits, vectorPass);
+        store<f32>(targetAt, targetLogit);
         if (!vectorPass) {
           // The target entry again, in f64: d_t (1 - p_t) from logits,
           // (h_t - h_t p_t) / sum(x) from probabilities.

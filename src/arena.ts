@@ -8,7 +8,7 @@ import { KernelInstance } from "./instance.js";
 export const CHUNK_VALUES = 1 << 16;
 
 /**
- * A bump allocator over the instance's memory above its static data, reset
+ * A bump allocator over the instance's memory above its input buffer, reset
  * at the start of every call. Memory grows only when a call needs more than
  * any earlier one, so it stays bounded by the largest chunk.
  */
@@ -16,11 +16,11 @@ export class Arena {
   private next: number;
 
   constructor(readonly instance: KernelInstance) {
-    this.next = instance.base;
+    this.next = instance.arenaBase;
   }
 
   reset(): void {
-    this.next = this.instance.base;
+    this.next = this.instance.arenaBase;
   }
 
   /** Reserves `bytes` bytes, 64-byte aligned, and returns their address. */

@@ -326,6 +326,10 @@ export function computeCrossentropy(
   arena ??= new Arena(defaultInstance());
   arena.reset();
   const instance = arena.instance;
+  // yPred from inputBuffer() is read where it is, with no copy.
+  const inPlace = layout.inner === 1 && instance.holds(pred.data);
+  const inPlaceStart = pred.data.byteOffset;
+  const inPlaceLength = pred.data.length;
   const capacity = chunkCapacity(layout);
   const rowCapacity = Math.max(1, Math.floor(capacity / classes));
   const xPtr = arena.take(capacity * 4);
@@ -341,6 +345,10 @@ export function computeCrossentropy(
   const totalsPtr = arena.take(32);
   const scratchPtr = arena.take(SCRATCH_BYTES);
   arena.commit();
+  if (inPlace) {
+    // A grow in commit() detaches the caller's view; the values are intact.
+    pred.data = new Float32Array(instance.memory.buffer, inPlaceStart, inPlaceLength);
+  }
 
   const f32 = instance.f32;
   if (plan.classWeights) f32.set(plan.classWeights, classWeightsPtr >>> 2);
@@ -390,25 +398,30 @@ export function computeCrossentropy(
   };
 
   const chunks = splitChunks(layout);
+  const loadInput = (chunk: Chunk): number => {
+    if (inPlace) return inPlaceStart + chunk.start * classes * 4;
+    loadChunk(instance, layout, chunk, pred.data as Float32Array, xPtr, stagingPtr);
+    return xPtr;
+  };
   if (!plan.fromLogits && chunks.length > 1) {
     // The kernel checks probabilities as it goes, which would leave earlier
     // chunks' results written when a later chunk fails. One cheap pass
     // checks every chunk first.
     for (const chunk of chunks) {
-      loadChunk(instance, layout, chunk, pred.data as Float32Array, xPtr, stagingPtr);
+      const inputPtr = loadInput(chunk);
       fillRows(chunk);
-      if (instance.kernels.checkProbabilities(totalsPtr, xPtr, labelsPtr, chunk.rows, classes) !== 0) {
+      if (instance.kernels.checkProbabilities(totalsPtr, inputPtr, labelsPtr, chunk.rows, classes) !== 0) {
         throw invalidProbability(pred, layout, chunk.start + instance.f64[(totalsPtr >>> 3) + 3]);
       }
     }
   }
 
   for (const chunk of chunks) {
-    loadChunk(instance, layout, chunk, pred.data as Float32Array, xPtr, stagingPtr);
+    const inputPtr = loadInput(chunk);
     if (targets) loadChunk(instance, layout, chunk, targets.data as Float32Array, targetsPtr, stagingPtr);
     fillRows(chunk);
     const status = kernel(
-      lossesPtr, gradPtr, totalsPtr, xPtr, targetsPtr, labelsPtr, weightsPtr, scalesPtr,
+      lossesPtr, gradPtr, totalsPtr, inputPtr, targetsPtr, labelsPtr, weightsPtr, scalesPtr,
       classWeightsPtr, alphaPtr, chunk.rows, classes, plan.smoothing, plan.gamma, scratchPtr,
     );
     if (status !== 0) {

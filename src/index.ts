@@ -11,6 +11,7 @@ import type {
 
 export { logSumExp, logSoftmax, softmax } from "./row-ops.js";
 export { reduceTotals } from "./options.js";
+export { inputBuffer } from "./input-buffer.js";
 export type * from "./types.js";
 
 /**

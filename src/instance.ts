@@ -59,8 +59,10 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
 export class KernelInstance {
   readonly memory: WebAssembly.Memory;
   readonly kernels: KernelExports;
-  /** First byte of the region the arena may use. */
+  /** First byte after static data. */
   readonly base: number;
+  /** Bytes at `base` reserved for the caller's input buffer (see inputBuffer). */
+  reserved = 0;
   private buffer: ArrayBuffer | SharedArrayBuffer;
   private f32View: Float32Array;
   private f64View: Float64Array;
@@ -75,6 +77,23 @@ export class KernelInstance {
     this.f32View = new Float32Array(this.buffer);
     this.f64View = new Float64Array(this.buffer);
     this.i32View = new Int32Array(this.buffer);
+  }
+
+  /** First byte of the region the arena may use, past the input buffer. */
+  get arenaBase(): number {
+    return this.base + this.reserved;
+  }
+
+  /**
+   * Returns whether `view` lies inside the reserved input region, so that
+   * kernels can read it in place.
+   */
+  holds(view: ArrayBufferView): boolean {
+    return (
+      view.buffer === this.memory.buffer &&
+      view.byteOffset >= this.base &&
+      view.byteOffset + view.byteLength <= this.base + this.reserved
+    );
   }
 
   /** Grows the memory, if needed, so that bytes [0, end) exist. */

@@ -41,16 +41,23 @@ export function logSumExp(x: FloatInput, options: RowOptions = {}): NestedArray 
   if (layout.rows > 0) {
     const a = arena!;
     a.reset();
+    const instance = a.instance;
+    // x from inputBuffer() is read where it is, with no copy.
+    const inPlace = layout.inner === 1 && instance.holds(input.data);
+    const inPlaceStart = input.data.byteOffset;
     const capacity = chunkCapacity(layout);
     const xPtr = a.take(capacity * 4);
     const stagingPtr = layout.inner > 1 ? a.take(capacity * 4) : 0;
     const outPtr = a.take(Math.max(1, Math.floor(capacity / layout.classes)) * 4);
     const scratchPtr = a.take(2048);
     a.commit();
-    const instance = a.instance;
     for (const chunk of splitChunks(layout)) {
-      loadChunk(instance, layout, chunk, input.data, xPtr, stagingPtr);
-      instance.kernels.logSumExpRows(outPtr, xPtr, chunk.rows, layout.classes, scratchPtr);
+      let inputPtr = inPlaceStart + chunk.start * layout.classes * 4;
+      if (!inPlace) {
+        loadChunk(instance, layout, chunk, input.data, xPtr, stagingPtr);
+        inputPtr = xPtr;
+      }
+      instance.kernels.logSumExpRows(outPtr, inputPtr, chunk.rows, layout.classes, scratchPtr);
       out.set(instance.f32.subarray(outPtr >>> 2, (outPtr >>> 2) + chunk.rows), chunk.start);
     }
   }
