@@ -35,7 +35,7 @@ const STATUS_LABEL_OUT_OF_RANGE = 2;
 // At least SCRATCH_BYTES of assembly/crossentropy.ts (1088).
 const SCRATCH_BYTES = 2048;
 
-/** Which crossentropy a call computes. */
+/** The kind of crossentropy a call computes. */
 export interface LossKind {
   /** Target rows (categorical) instead of class ids (sparse). */
   dense: boolean;
@@ -241,7 +241,7 @@ function invalidProbability(pred: Flat, layout: RowLayout, row: number): RangeEr
       );
     }
   }
-  return new RangeError(`yPred row ${row} holds an invalid probability.`);
+  return new RangeError(`yPred row ${row} contains an invalid probability.`);
 }
 
 function readDy(dy: GradientOptions["dy"], plan: Plan): { scalar: number; perLoss: PerLoss | null } {

@@ -3,7 +3,7 @@ import type { KernelInstance } from "./instance.js";
 import { product } from "./shape.js";
 
 /**
- * How an input splits into rows along its class axis: `outer` slabs of
+ * The rows of an input along its class axis: `outer` slabs of
  * `classes * inner` values, where a row is `classes` values `inner` apart.
  */
 export interface RowLayout {

@@ -8,16 +8,6 @@ export interface Flat<T extends ArrayLike<number> = ArrayLike<number>> {
   nested: boolean;
 }
 
-const INTEGER_ARRAYS = [
-  Int8Array,
-  Uint8Array,
-  Uint8ClampedArray,
-  Int16Array,
-  Uint16Array,
-  Int32Array,
-  Uint32Array,
-];
-
 export function isTypedArray(value: unknown): value is ArrayLike<number> {
   return ArrayBuffer.isView(value) && !(value instanceof DataView);
 }
@@ -62,7 +52,7 @@ function checkRectangular(
   if (depth === shape.length) {
     if (Array.isArray(value)) {
       throw new RangeError(
-        `${name}${indexText(path)} is an array, but the arrays at this depth hold numbers; ` +
+        `${name}${indexText(path)} is an array, but the arrays at this depth contain numbers; ` +
           `make ${name} rectangular.`,
       );
     }
@@ -71,8 +61,8 @@ function checkRectangular(
   if (!Array.isArray(value) || value.length !== shape[depth]) {
     const found = Array.isArray(value) ? `length ${value.length}` : "a number";
     throw new RangeError(
-      `${name}${indexText(path)} has ${found}, but ${name}${indexText(path.slice(0, 0))} ` +
-        `has shape ${formatShape(shape)}; make ${name} rectangular.`,
+      `${name}${indexText(path)} has ${found}, but ${name} starts with shape ` +
+        `${formatShape(shape)}; make ${name} rectangular.`,
     );
   }
   for (let i = 0; i < value.length; i++) {
@@ -140,7 +130,7 @@ function checkNumbers(data: Float32Array, value: NestedArray, name: string): voi
       for (let j = 0; j < items.length; j++) {
         if (typeof items[j] !== "number") {
           throw new TypeError(
-            `${name} holds ${typeName(items[j])} at flat index ${j}; ${name} must hold numbers.`,
+            `${name} contains ${typeName(items[j])} at flat index ${j}, but it must contain only numbers.`,
           );
         }
       }
@@ -172,10 +162,6 @@ export function flattenLabels(
   );
 }
 
-export function isIntegerArray(value: unknown): boolean {
-  return INTEGER_ARRAYS.some((type) => value instanceof type);
-}
-
 function checkShape(shape: readonly number[] | undefined, length: number, name: string): number[] {
   if (shape === undefined) {
     throw new TypeError(
@@ -190,7 +176,7 @@ function checkShape(shape: readonly number[] | undefined, length: number, name: 
   }
   if (product(shape) !== length) {
     throw new RangeError(
-      `options.shape ${formatShape(shape)} holds ${product(shape)} values, but ${name} has ` +
+      `options.shape ${formatShape(shape)} has ${product(shape)} values, but ${name} has ` +
         `length ${length}; pass the shape of ${name}.`,
     );
   }

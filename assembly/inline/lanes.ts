@@ -4,7 +4,7 @@ import { vexp, vlog } from "./vmath";
 // per-row work of a reduction (lane sums, the final log) is shared by four
 // rows. Used for rows of at most LANE_CLASSES classes.
 
-/** Longest row the lane kernels take; its columns fill 16 * LANE_CLASSES bytes of scratch. */
+/** Maximum classes per row for the lane kernels, whose columns fill 16 * LANE_CLASSES bytes of scratch. */
 export const LANE_CLASSES: i32 = 64;
 
 // Scratch layout of the lane kernels.

@@ -113,12 +113,3 @@ export function vlog(x: v128): v128 {
     f32x4.eq(x, f32x4.splat(0)),
   );
 }
-
-/** Sums the four f32 lanes of `v` in f64. */
-@inline
-export function sumLanes(v: v128): f64 {
-  const low = f64x2.promote_low_f32x4(v);
-  const high = f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1));
-  const both = f64x2.add(low, high);
-  return f64x2.extract_lane(both, 0) + f64x2.extract_lane(both, 1);
-}
