@@ -18,48 +18,64 @@ const LOG2E: f32 = 1.44269504088896341;
 const LN2_HIGH: f32 = 0.693359375; // exact in f32, so n * LN2_HIGH is exact
 const LN2_LOW: f32 = -2.12194440e-4; // ln 2 - LN2_HIGH
 
+// The constants of vexp, each repeated in four lanes. V8 builds a v128.const
+// anew on every loop iteration, with several instructions, while a load
+// from this table is one instruction that the arithmetic can take as its
+// operand; measured on Node 20, an exp-and-sum loop ran 1.2 to 1.35 times
+// faster this way.
+// prettier-ignore
+const EXP_TABLE = memory.data<f32>([
+  EXP_LOWER, EXP_LOWER, EXP_LOWER, EXP_LOWER,
+  EXP_UPPER, EXP_UPPER, EXP_UPPER, EXP_UPPER,
+  LOG2E, LOG2E, LOG2E, LOG2E,
+  ROUND_MAGIC, ROUND_MAGIC, ROUND_MAGIC, ROUND_MAGIC,
+  LN2_HIGH, LN2_HIGH, LN2_HIGH, LN2_HIGH,
+  LN2_LOW, LN2_LOW, LN2_LOW, LN2_LOW,
+  8.312530815601349e-3, 8.312530815601349e-3, 8.312530815601349e-3, 8.312530815601349e-3,
+  4.189012199640274e-2, 4.189012199640274e-2, 4.189012199640274e-2, 4.189012199640274e-2,
+  1.6667114198207855e-1, 1.6667114198207855e-1, 1.6667114198207855e-1, 1.6667114198207855e-1,
+  4.99992311000824e-1, 4.99992311000824e-1, 4.99992311000824e-1, 4.99992311000824e-1,
+  1.0, 1.0, 1.0, 1.0,
+], 16);
+
 /**
  * Computes exp of each lane.
  *
  * Relative error at most 1.8e-7 (3 ulp, output rounding included) over
  * [-87.3, 88], measured against f64 at 2^22 evenly spaced arguments;
  * test/vector-math.test.ts checks 2e-7. A loss or log-sum-exp built on it
- * thus carries at most about 2e-7 absolute error from exp. Arguments below EXP_LOWER, and
- * -Infinity, give exactly 0. NaN lanes give an unspecified value, so callers
- * must detect NaN input themselves.
+ * thus carries at most about 2e-7 absolute error from exp. Arguments below
+ * EXP_LOWER, and -Infinity, give exactly 0. NaN lanes give an unspecified
+ * value, so callers must detect NaN input themselves.
  */
 @inline
 export function vexp(x: v128): v128 {
+  const lower = v128.load(EXP_TABLE);
+  const magic = v128.load(EXP_TABLE, 48);
   // pmax and pmin with x first keep the order cheap on x86 (a single maxps
   // and minps).
-  const clamped = f32x4.pmin(
-    f32x4.pmax(x, f32x4.splat(EXP_LOWER)),
-    f32x4.splat(EXP_UPPER),
-  );
+  const clamped = f32x4.pmin(f32x4.pmax(x, lower), v128.load(EXP_TABLE, 16));
 
   // x = n ln2 + r with n integer and |r| <= ln2 / 2.
-  const shifted = f32x4.add(
-    f32x4.mul(clamped, f32x4.splat(LOG2E)),
-    f32x4.splat(ROUND_MAGIC),
-  );
-  const n = f32x4.sub(shifted, f32x4.splat(ROUND_MAGIC));
-  let r = f32x4.sub(clamped, f32x4.mul(n, f32x4.splat(LN2_HIGH)));
-  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(LN2_LOW)));
+  const shifted = f32x4.add(f32x4.mul(clamped, v128.load(EXP_TABLE, 32)), magic);
+  const n = f32x4.sub(shifted, magic);
+  let r = f32x4.sub(clamped, f32x4.mul(n, v128.load(EXP_TABLE, 64)));
+  r = f32x4.sub(r, f32x4.mul(n, v128.load(EXP_TABLE, 80)));
 
   // exp(r) = 1 + r + r^2 P(r), P of degree 3: a relative-error minimax fit
   // on [-ln2/2, ln2/2] (within 1.1e-7 in f64, 1.7e-7 evaluated in f32).
   const r2 = f32x4.mul(r, r);
-  let p = f32x4.splat(8.312530815601349e-3);
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.189012199640274e-2));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6667114198207855e-1));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.99992311000824e-1));
-  p = f32x4.add(f32x4.add(f32x4.mul(p, r2), r), f32x4.splat(1.0));
+  let p = v128.load(EXP_TABLE, 96);
+  p = f32x4.add(f32x4.mul(p, r), v128.load(EXP_TABLE, 112));
+  p = f32x4.add(f32x4.mul(p, r), v128.load(EXP_TABLE, 128));
+  p = f32x4.add(f32x4.mul(p, r), v128.load(EXP_TABLE, 144));
+  p = f32x4.add(f32x4.add(f32x4.mul(p, r2), r), v128.load(EXP_TABLE, 160));
 
   // Multiply by 2^n by adding n to the exponent field. The bits of
   // `shifted` minus those of ROUND_MAGIC are n itself.
-  const n_bits = i32x4.sub(shifted, f32x4.splat(ROUND_MAGIC));
+  const n_bits = i32x4.sub(shifted, magic);
   const result = i32x4.add(p, i32x4.shl(n_bits, 23));
-  return v128.andnot(result, f32x4.lt(x, f32x4.splat(EXP_LOWER)));
+  return v128.andnot(result, f32x4.lt(x, lower));
 }
 
 const SQRT_HALF: f32 = 0.707106781186547524;
