@@ -559,73 +559,84 @@ function vectorTerms(
   const high = f32x4.splat(CLIP_HIGH);
   const focusing = gamma != 0;
 
-  for (let j = 0; j < classes; j += 4) {
-    const offset = <usize>j << 2;
-    const count = classes - j;
-    const whole = count >= 4;
-    // Padding lanes get a zero coefficient, so they add nothing.
-    const v = whole ? v128.load(input + offset) : loadTail(input + offset, count, 0);
-    const w = whole ? v128.load(classWeights + offset) : loadTail(classWeights + offset, count, 0);
-    let a = w;
-    if (focal) {
-      a = f32x4.mul(a, whole ? v128.load(alpha + offset) : loadTail(alpha + offset, count, 0));
-    }
-    if (dense) {
-      const y = whole ? v128.load(targetRow + offset) : loadTail(targetRow + offset, count, 0);
-      addWide(weightSums, f32x4.mul(w, y));
-      a = f32x4.mul(a, f32x4.add(f32x4.mul(y, keepLanes), uniformLanes));
-    } else {
-      a = f32x4.mul(a, uniformLanes);
-    }
-    const used = f32x4.ne(a, zero);
+  // Sums run in f32 over blocks of 64 classes (16 terms a lane), then in
+  // f64 across blocks.
+  for (let block = 0; block < classes; block += 64) {
+    const blockEnd = min(block + 64, classes);
+    let lossPartial = zero;
+    let derivativePartial = zero;
+    let weightPartial = zero;
+    for (let j = block; j < blockEnd; j += 4) {
+      const offset = <usize>j << 2;
+      const count = classes - j;
+      const whole = count >= 4;
+      // Padding lanes get a zero coefficient, so they add nothing.
+      const v = whole ? v128.load(input + offset) : loadTail(input + offset, count, 0);
+      const w = whole ? v128.load(classWeights + offset) : loadTail(classWeights + offset, count, 0);
+      let a = w;
+      if (focal) {
+        a = f32x4.mul(a, whole ? v128.load(alpha + offset) : loadTail(alpha + offset, count, 0));
+      }
+      if (dense) {
+        const y = whole ? v128.load(targetRow + offset) : loadTail(targetRow + offset, count, 0);
+        weightPartial = f32x4.add(weightPartial, f32x4.mul(w, y));
+        a = f32x4.mul(a, f32x4.add(f32x4.mul(y, keepLanes), uniformLanes));
+      } else {
+        a = f32x4.mul(a, uniformLanes);
+      }
+      const used = f32x4.ne(a, zero);
 
-    let logP: v128;
-    let p = zero;
-    let unclipped = zero;
-    if (logits) {
-      logP = f32x4.sub(f32x4.sub(v, referenceLanes), logSumLanes);
-      if (focal || withGradient) p = vexp(logP);
-    } else {
-      const share = f32x4.mul(v, inverseSumLanes);
-      p = f32x4.pmin(f32x4.pmax(share, low), high);
-      unclipped = f32x4.eq(share, p);
-      logP = vlog(p);
-    }
+      let logP: v128;
+      let p = zero;
+      let unclipped = zero;
+      if (logits) {
+        logP = f32x4.sub(f32x4.sub(v, referenceLanes), logSumLanes);
+        if (focal || withGradient) p = vexp(logP);
+      } else {
+        const share = f32x4.mul(v, inverseSumLanes);
+        p = f32x4.pmin(f32x4.pmax(share, low), high);
+        unclipped = f32x4.eq(share, p);
+        logP = vlog(p);
+      }
 
-    let term: v128;
-    let derivative = zero;
-    if (focal) {
-      const q = f32x4.sub(one, p);
-      const powered = focusing ? vexp(f32x4.mul(gammaLanes, vlog(q))) : one;
-      term = f32x4.mul(f32x4.mul(a, powered), logP);
-      if (withGradient) {
-        // (1 - p)^(gamma - 1) as powered / q, and 0 where q = 0.
-        const ratio = v128.and(f32x4.div(powered, q), f32x4.ne(q, zero));
-        const tilt = f32x4.mul(f32x4.mul(gammaLanes, logP), ratio);
-        if (logits) {
-          derivative = f32x4.mul(a, f32x4.sub(f32x4.mul(p, tilt), powered));
-        } else {
-          derivative = f32x4.mul(a, f32x4.sub(tilt, f32x4.div(powered, p)));
+      let term: v128;
+      let derivative = zero;
+      if (focal) {
+        const q = f32x4.sub(one, p);
+        const powered = focusing ? vexp(f32x4.mul(gammaLanes, vlog(q))) : one;
+        term = f32x4.mul(f32x4.mul(a, powered), logP);
+        if (withGradient) {
+          // (1 - p)^(gamma - 1) as powered / q, and 0 where q = 0.
+          const ratio = v128.and(f32x4.div(powered, q), f32x4.ne(q, zero));
+          const tilt = f32x4.mul(f32x4.mul(gammaLanes, logP), ratio);
+          if (logits) {
+            derivative = f32x4.mul(a, f32x4.sub(f32x4.mul(p, tilt), powered));
+          } else {
+            derivative = f32x4.mul(a, f32x4.sub(tilt, f32x4.div(powered, p)));
+          }
+        }
+      } else {
+        term = f32x4.mul(a, logP);
+        if (withGradient) {
+          derivative = logits ? f32x4.neg(a) : f32x4.neg(f32x4.div(a, p));
         }
       }
-    } else {
-      term = f32x4.mul(a, logP);
-      if (withGradient) {
-        derivative = logits ? f32x4.neg(a) : f32x4.neg(f32x4.div(a, p));
-      }
-    }
-    addWide(lossSums, v128.and(term, used));
+      lossPartial = f32x4.add(lossPartial, v128.and(term, used));
 
-    if (withGradient) {
-      derivative = v128.and(derivative, used);
-      if (!logits) derivative = v128.and(derivative, unclipped);
-      if (whole) {
-        v128.store(gradRow + offset, derivative);
-      } else {
-        storeTail(gradRow + offset, derivative, count);
+      if (withGradient) {
+        derivative = v128.and(derivative, used);
+        if (!logits) derivative = v128.and(derivative, unclipped);
+        if (whole) {
+          v128.store(gradRow + offset, derivative);
+        } else {
+          storeTail(gradRow + offset, derivative, count);
+        }
+        derivativePartial = f32x4.add(derivativePartial, logits ? derivative : f32x4.mul(derivative, p));
       }
-      addWide(derivativeSums, logits ? derivative : f32x4.mul(derivative, p));
     }
+    addWide(lossSums, lossPartial);
+    if (withGradient) addWide(derivativeSums, derivativePartial);
+    if (dense) addWide(weightSums, weightPartial);
   }
   // The terms were summed as a * l; the loss is their negation.
   return -totalWide(lossSums);
