@@ -18,6 +18,7 @@ import { OPERATIONS, check } from "./lib/operations.mjs";
 import {
   plainJsAdapters,
   wasmXentAdapters,
+  wasmXentInPlaceAdapters,
   onnxRuntimeAdapters,
   tfjsAdapters,
 } from "./lib/peers.mjs";
@@ -71,6 +72,7 @@ const startupRepeats = quick ? 1 : 5;
 export const IMPLEMENTATIONS = [
   "wasm-xent",
   "wasm-xent (scalar)",
+  "wasm-xent (inputBuffer)",
   "onnxruntime-node",
   "tfjs-backend-wasm",
   "tfjs-backend-cpu",
@@ -87,7 +89,9 @@ async function loadImplementations() {
   const notes = {};
   const dist = new URL("../dist/index.js", import.meta.url);
   if (existsSync(dist)) {
-    implementations["wasm-xent"] = wasmXentAdapters(await import(dist.href));
+    const library = await import(dist.href);
+    implementations["wasm-xent"] = wasmXentAdapters(library);
+    implementations["wasm-xent (inputBuffer)"] = wasmXentInPlaceAdapters(library);
   } else {
     notes["wasm-xent"] = "not built: run `npm run build` in the repository root";
   }

@@ -138,6 +138,46 @@ export function wasmXentAdapters(x) {
 }
 
 /**
+ * Adapters for wasm-xent with the input already in its memory: the logits
+ * are copied into `inputBuffer()` once, outside the timing, and the losses
+ * read them in place.
+ */
+export function wasmXentInPlaceAdapters(x) {
+  const inPlace = (d) => {
+    x.inputBuffer(d.elements).set(d.logits);
+    // A call of another shape can grow the memory and detach the view; the
+    // values survive, so a fresh view is enough.
+    let view = x.inputBuffer(d.elements);
+    return () => {
+      if (view.length === 0) view = x.inputBuffer(d.elements);
+      return view;
+    };
+  };
+  const logitOptions = (d) => {
+    const options = { fromLogits: true, shape: d.shape };
+    if (d.mask) options.mask = d.mask;
+    return options;
+  };
+  return {
+    "sparse-logits": (d) => {
+      const input = inPlace(d);
+      const options = logitOptions(d);
+      return () => ({ loss: x.sparseCategoricalCrossentropy(d.labels, input(), options) });
+    },
+    "log-sum-exp": (d) => {
+      const input = inPlace(d);
+      const options = { shape: d.shape };
+      return () => ({ loss: x.logSumExp(input(), options) });
+    },
+    "sparse-logits-grad": (d) => {
+      const input = inPlace(d);
+      const options = { ...logitOptions(d), out: new Float32Array(d.elements) };
+      return () => x.sparseCategoricalCrossentropyWithGrad(d.labels, input(), options);
+    },
+  };
+}
+
+/**
  * Adapters for onnxruntime-node on one intra-op thread. Sparse crossentropy
  * uses the ONNX SoftmaxCrossEntropyLoss operator; the mask becomes its
  * ignore_index. Models are built once per shape, outside the timing.
