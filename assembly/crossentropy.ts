@@ -249,11 +249,32 @@ function crossentropyRows(
     let reference: f64 = 0;
     let logSum: f64 = 0;
     let inverseSum: f64 = 0;
-    if (logits) {
+    // With a gradient of class ids, the row's exp terms are kept in the
+    // gradient row, so that the gradient needs no second exp: a max pass,
+    // then e_j = exp(x_j - max) stored and summed, then a scaling pass.
+    let storedSum: f64 = 0;
+    let storedOthers: f64 = 0;
+    if (logits && withGradient && !vectorPass) {
+      const m = rowMax(input, classes);
+      if (isFinite(m)) {
+        // -Infinity in place of the target logit leaves it out of the sum
+        // of the others, which is 1 - p_t without cancellation.
+        const targetAt = input + (<usize>label << 2);
+        const targetLogit = load<f32>(targetAt);
+        store<f32>(targetAt, -Infinity);
+        storedOthers = storeExp(gradRow, input, classes, <f32>m, scratch);
+        store<f32>(targetAt, targetLogit);
+        storedSum = storedOthers + Math.exp(<f64>targetLogit - m);
+        reference = m;
+        logSum = Math.log(storedSum);
+        lse = m + logSum;
+      }
+    }
+    if (logits && storedSum == 0) {
       lse = rowLogSumExp(input, classes, scratch);
       reference = load<f64>(scratch + SCRATCH_REFERENCE);
       logSum = load<f64>(scratch + SCRATCH_LOG_SUM);
-    } else {
+    } else if (!logits) {
       const total = rowSum(input, classes, scratch);
       if (total < 0) {
         store<f64>(totals, <f64>row, 24);
@@ -336,6 +357,12 @@ function crossentropyRows(
         memory.fill(gradRow, 0, rowBytes);
       } else if (exact) {
         fillNaN(gradRow, classes);
+      } else if (storedSum != 0) {
+        // g_j = -scale d_t p_j with p_j = e_j / S, and the target entry
+        // scale d_t (1 - p_t), where 1 - p_t = (sum of the other e_j) / S.
+        const factor = scale * targetDerivative / storedSum;
+        scaleRow(gradRow, classes, <f32>-factor);
+        store<f32>(gradRow + (<usize>label << 2), <f32>(factor * storedOthers));
       } else {
         const targetShare = logits ? targetDerivative : targetDerivative * targetP;
         if (!dense && vectorPass) {
@@ -495,6 +522,73 @@ function laneGradient(
 }
 
 /**
+ * Returns the max of a row, or NaN when it holds NaN. pmax keeps the first
+ * operand on a NaN comparison, so the NaN check is separate.
+ */
+@inline
+function rowMax(input: usize, classes: i32): f64 {
+  let m = f32x4.splat(-Infinity);
+  let nan = f32x4.splat(0);
+  for (let j = 0; j < classes; j += 4) {
+    const p = input + (<usize>j << 2);
+    const v = j + 4 <= classes ? v128.load(p) : loadTail(p, classes - j, -Infinity);
+    nan = v128.or(nan, f32x4.ne(v, v));
+    m = f32x4.pmax(m, v);
+  }
+  if (v128.any_true(nan)) return NaN;
+  return <f64>max(
+    max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)),
+    max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)),
+  );
+}
+
+/**
+ * Writes e_j = exp(x_j - m) of a row to `out` and returns their sum in f64,
+ * summed in f32 over 64 values at a time. Every term is at most 1.
+ */
+@inline
+function storeExp(out: usize, input: usize, classes: i32, m: f32, scratch: usize): f64 {
+  const sums = scratch + SCRATCH_LOSS;
+  clearWide(sums);
+  const shift = f32x4.splat(m);
+  let partial = f32x4.splat(0);
+  let j = 0;
+  for (; j + 4 <= classes; j += 4) {
+    const offset = <usize>j << 2;
+    const e = vexp(f32x4.sub(v128.load(input + offset), shift));
+    v128.store(out + offset, e);
+    partial = f32x4.add(partial, e);
+    if ((j & 63) == 60) {
+      addWide(sums, partial);
+      partial = f32x4.splat(0);
+    }
+  }
+  if (j < classes) {
+    const offset = <usize>j << 2;
+    const e = vexp(f32x4.sub(loadTail(input + offset, classes - j, -Infinity), shift));
+    storeTail(out + offset, e, classes - j);
+    partial = f32x4.add(partial, e);
+  }
+  addWide(sums, partial);
+  return totalWide(sums);
+}
+
+/** Multiplies a row by `factor` in place. */
+@inline
+function scaleRow(row: usize, classes: i32, factor: f32): void {
+  const lanes = f32x4.splat(factor);
+  let j = 0;
+  for (; j + 4 <= classes; j += 4) {
+    const offset = <usize>j << 2;
+    v128.store(row + offset, f32x4.mul(v128.load(row + offset), lanes));
+  }
+  for (; j < classes; j++) {
+    const offset = <usize>j << 2;
+    store<f32>(row + offset, load<f32>(row + offset) * factor);
+  }
+}
+
+/**
  * Returns the sum of a row of probabilities in f64, or -1 when a value is
  * negative, NaN or infinite.
  */
@@ -558,6 +652,8 @@ function vectorTerms(
   const low = f32x4.splat(CLIP_LOW);
   const high = f32x4.splat(CLIP_HIGH);
   const focusing = gamma != 0;
+  // (1 - p)^2 for the usual gamma = 2, which needs no exp or log.
+  const square = gamma == 2;
 
   // Sums run in f32 over blocks of 64 classes (16 terms a lane), then in
   // f64 across blocks.
@@ -585,6 +681,15 @@ function vectorTerms(
         a = f32x4.mul(a, uniformLanes);
       }
       const used = f32x4.ne(a, zero);
+      if (!v128.any_true(used)) {
+        // No class of these four has a coefficient, as in most groups of a
+        // one-hot row: no loss term and a zero derivative.
+        if (withGradient) {
+          if (whole) v128.store(gradRow + offset, zero);
+          else storeTail(gradRow + offset, zero, count);
+        }
+        continue;
+      }
 
       let logP: v128;
       let p = zero;
@@ -603,7 +708,9 @@ function vectorTerms(
       let derivative = zero;
       if (focal) {
         const q = f32x4.sub(one, p);
-        const powered = focusing ? vexp(f32x4.mul(gammaLanes, vlog(q))) : one;
+        let powered = one;
+        if (square) powered = f32x4.mul(q, q);
+        else if (focusing) powered = vexp(f32x4.mul(gammaLanes, vlog(q)));
         term = f32x4.mul(f32x4.mul(a, powered), logP);
         if (withGradient) {
           // (1 - p)^(gamma - 1) as powered / q, and 0 where q = 0.
