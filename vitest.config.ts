@@ -1,5 +1,6 @@
 import { configDefaults, defineConfig } from "vitest/config";
 import { playwright } from "@vitest/browser-playwright";
+import { chromiumArgs, chromiumPath } from "./test/chromium.js";
 
 // Tests that need Node (file system, child processes, npm) run only in the
 // `node` project: files named `*.node.test.ts`, and everything under
@@ -7,24 +8,6 @@ import { playwright } from "@vitest/browser-playwright";
 // browser behavior and run only in the `browser` project.
 const nodeOnly = ["test/**/*.node.test.ts", "test/package/**", "test/cli/**"];
 const browserOnly = ["test/**/*.browser.test.ts"];
-
-// The browser is the system Chromium, so nothing is downloaded. Set
-// CHROMIUM_PATH to use another Chromium build.
-const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-
-// --no-sandbox lets Chromium start as root (CI runs as root), and the
-// --disable-* flags keep it from contacting update, sync and other Google
-// services during a run. Playwright creates a fresh profile for every launch
-// and rejects --user-data-dir here.
-const chromiumArgs = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-  "--disable-quic",
-];
 
 export default defineConfig({
   test: {

@@ -21,6 +21,7 @@ import {
   servePage,
   type PageServer,
 } from "../../examples/browser/serve.js";
+import { chromiumArgs, chromiumPath } from "../chromium.js";
 
 // Fewer epochs than the page's default of 15 keep the test short, and a
 // seed other than the default checks that the page reads it from the URL.
@@ -29,16 +30,6 @@ const SEED = 2;
 const RELATIVE_TOLERANCE = 1e-4;
 const TEST_COUNT = 2000;
 
-const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const chromiumArgs = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-  "--disable-quic",
-];
 const screenshotPath = fileURLToPath(
   new URL("../../test-results/browser-page/mnist-page.png", import.meta.url),
 );

@@ -31,20 +31,11 @@ import { build as esbuild } from "esbuild";
 import { chromium, type Browser } from "playwright";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { build as viteBuild } from "vite";
+import { chromiumArgs, chromiumPath } from "../chromium.js";
 
 const execFileAsync = promisify(execFile);
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const chromiumArgs = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-  "--disable-quic",
-];
 
 const expectedLoss = 0.40760596;
 const lossTolerance = 1e-6;
