@@ -12,6 +12,7 @@ import {
 import { chunkCapacity, loadChunk, rowLayout, splitChunks, storeChunk, type Chunk, type RowLayout } from "./rows.js";
 import {
   flattenFloats,
+  describe,
   flattenLabels,
   formatShape,
   product,
@@ -76,10 +77,11 @@ function makePlan(kind: LossKind, pred: Flat, options: FocalOptions): Plan {
     );
   }
   if (options.fromLogits !== undefined && typeof options.fromLogits !== "boolean") {
-    throw new TypeError(`options.fromLogits is ${String(options.fromLogits)}, but it must be true or false.`);
+    throw new TypeError(`options.fromLogits is ${describe(options.fromLogits)}, but it must be true or false.`);
   }
   if (!kind.dense && options.ignoreClass !== undefined && !Number.isInteger(options.ignoreClass)) {
-    throw new RangeError(`options.ignoreClass is ${String(options.ignoreClass)}, but it must be an integer.`);
+    const error = typeof options.ignoreClass === "number" ? RangeError : TypeError;
+    throw new error(`options.ignoreClass is ${describe(options.ignoreClass)}, but it must be an integer.`);
   }
   if (kind.dense && options.ignoreClass !== undefined) {
     throw new TypeError(
@@ -97,6 +99,13 @@ function makePlan(kind: LossKind, pred: Flat, options: FocalOptions): Plan {
     options.sampleWeight === undefined ? null : perLoss(options.sampleWeight, lossShape, "options.sampleWeight");
   if (sampleWeight) checkFinite(sampleWeight, "options.sampleWeight");
   const mask = options.mask === undefined ? null : perLoss(options.mask, lossShape, "options.mask");
+  if (mask) {
+    for (let i = 0; i < mask.data.length; i++) {
+      if (Number.isNaN(mask.data[i])) {
+        throw new RangeError(`options.mask[${i}] is NaN, but mask entries must be numbers or booleans (nonzero means included).`);
+      }
+    }
+  }
   return {
     layout,
     reduction: checkReduction(options.reduction),
@@ -111,6 +120,50 @@ function makePlan(kind: LossKind, pred: Flat, options: FocalOptions): Plan {
     sampleWeight,
     mask,
   };
+}
+
+const LOSS_OPTIONS = [
+  "fromLogits", "axis", "shape", "labelSmoothing", "ignoreClass", "classWeights", "sampleWeight", "mask", "reduction",
+];
+const FOCAL_OPTIONS = [...LOSS_OPTIONS, "alpha", "gamma"];
+const GRADIENT_OPTIONS = [...FOCAL_OPTIONS, "dy", "out"];
+
+/** Rejects option names the function does not know, such as a misspelled `fromLogits`. */
+export function checkOptionNames(options: object, known: readonly string[]): void {
+  for (const key of Object.keys(options)) {
+    if (known.includes(key) || (options as Record<string, unknown>)[key] === undefined) continue;
+    const close = known.find((name) => name.toLowerCase().startsWith(key.toLowerCase().slice(0, 4)));
+    throw new TypeError(
+      `options.${key} is not an option of this function${close ? `; did you mean ${close}?` : ""} ` +
+        `Known options: ${known.join(", ")}.`,
+    );
+  }
+}
+
+/** Returns a copy of `data` when it is a view of the module's memory, else `data`. */
+function ownCopy<T extends ArrayLike<number | bigint>>(data: T, memoryBuffer: ArrayBufferLike): T {
+  if (ArrayBuffer.isView(data) && data.buffer === memoryBuffer) {
+    return (data as unknown as { slice(): T }).slice();
+  }
+  return data;
+}
+
+/** Checks an `out` buffer: a Float32Array of `length` values outside the module's memory. */
+export function checkOut(out: unknown, length: number, name: string, memoryBuffer: ArrayBufferLike): void {
+  if (!(out instanceof Float32Array)) {
+    throw new TypeError(`options.out is ${typeName(out)}, but it must be a Float32Array of length ${length}.`);
+  }
+  if (out.length !== length) {
+    throw new RangeError(
+      `options.out has length ${out.length}, but it must have length ${length}, the size of ${name}.`,
+    );
+  }
+  if (out.buffer === memoryBuffer) {
+    throw new TypeError(
+      "options.out is a view of wasm-xent's own memory, which a call can detach by growing it; " +
+        "pass an ordinary Float32Array.",
+    );
+  }
 }
 
 function valueAt(values: PerLoss | null, row: number, fallback: number): number {
@@ -182,7 +235,11 @@ function checkLabels(
   let weightSum = 0;
   for (let row = 0; row < rows; row++) {
     if (plan.mask !== null && !valueAt(plan.mask, row, 1)) continue;
-    const label = Number(labels[row]);
+    const raw = labels[row];
+    if (typeof raw !== "number" && typeof raw !== "bigint") {
+      throw new TypeError(`labels[${row}] is ${describe(raw)}, but labels must be integer numbers.`);
+    }
+    const label = Number(raw);
     if (label === ignoreClass) continue;
     if (!Number.isInteger(label) || label < 0 || label >= classes) {
       throw labelError(labels, row, classes, ignoreClass);
@@ -247,7 +304,7 @@ function invalidProbability(pred: Flat, layout: RowLayout, row: number): RangeEr
 function readDy(dy: GradientOptions["dy"], plan: Plan): { scalar: number; perLoss: PerLoss | null } {
   if (dy === undefined) return { scalar: 1, perLoss: null };
   if (typeof dy === "number") {
-    if (!Number.isFinite(dy)) throw new RangeError(`options.dy is ${dy}, but it must be finite.`);
+    if (!Number.isFinite(dy)) throw new RangeError(`options.dy is ${dy}, but it must be a finite number.`);
     return { scalar: dy, perLoss: null };
   }
   if (plan.reduction !== "none") {
@@ -275,9 +332,16 @@ export function computeCrossentropy(
   if (options === null || typeof options !== "object") {
     throw new TypeError(`options must be an object, but it is ${typeName(options)}.`);
   }
+  checkOptionNames(options, gradient ? GRADIENT_OPTIONS : kind.focal ? FOCAL_OPTIONS : LOSS_OPTIONS);
   const pred = flattenFloats(predInput, options.shape, "yPred");
   if (pred.nested && pred.shape.length === 1 && pred.shape[0] === 0) pred.shape = [0, 1];
+  const memoryBuffer = defaultInstance().memory.buffer;
+  if (pred.data.buffer === memoryBuffer && !defaultInstance().holds(pred.data)) pred.data = pred.data.slice();
   const plan = makePlan(kind, pred, options);
+  // Views of the module's memory other than the input buffer are copied,
+  // because this call may grow the memory and detach them.
+  if (plan.sampleWeight) plan.sampleWeight.data = ownCopy(plan.sampleWeight.data, memoryBuffer);
+  if (plan.mask) plan.mask.data = ownCopy(plan.mask.data, memoryBuffer);
   const { layout } = plan;
   const { classes, rows } = layout;
   const withGradient = gradient !== undefined;
@@ -287,7 +351,9 @@ export function computeCrossentropy(
   let labels: ArrayLike<number | bigint> | null = null;
   let included: { count: number; weightSum: number };
   if (kind.dense) {
-    targets = flattenFloats(targetsInput, pred.nested ? undefined : options.shape, "yTrue");
+    // A flat yTrue next to a nested yPred takes yPred's shape.
+    const targetShape = ArrayBuffer.isView(targetsInput) && pred.nested ? pred.shape : pred.nested ? undefined : options.shape;
+    targets = flattenFloats(targetsInput, targetShape, "yTrue");
     if (targets.data.length !== pred.data.length || product(targets.shape) !== product(pred.shape) ||
         targets.shape.length !== pred.shape.length || targets.shape.some((n, i) => n !== pred.shape[i])) {
       throw new RangeError(
@@ -298,19 +364,16 @@ export function computeCrossentropy(
     const needWeights = withGradient && plan.reduction === "mean_with_sample_weight";
     included = targetTotals(targets.data, plan, needWeights);
   } else {
-    labels = readLabels(targetsInput, layout);
+    labels = ownCopy(readLabels(targetsInput, layout), memoryBuffer);
     included = checkLabels(labels, plan, options.ignoreClass);
   }
   const dy = withGradient ? readDy(gradient.dy, plan) : { scalar: 1, perLoss: null };
+  if (dy.perLoss) dy.perLoss.data = ownCopy(dy.perLoss.data, memoryBuffer);
+  if (targets) targets.data = ownCopy(targets.data, memoryBuffer);
   let gradOut: Float32Array | null = null;
   if (withGradient) {
     if (gradient.out !== undefined) {
-      if (!(gradient.out instanceof Float32Array) || gradient.out.length !== pred.data.length) {
-        throw new TypeError(
-          `options.out must be a Float32Array of length ${pred.data.length} (the size of yPred), ` +
-            `but it is ${typeName(gradient.out)}${gradient.out instanceof Float32Array ? ` of length ${gradient.out.length}` : ""}.`,
-        );
-      }
+      checkOut(gradient.out, pred.data.length, "yPred", memoryBuffer);
       gradOut = gradient.out;
     } else {
       gradOut = new Float32Array(pred.data.length);

@@ -1,4 +1,4 @@
-import { flattenLabels, formatShape, isTypedArray, product, typeName } from "./shape.js";
+import { describe, flattenLabels, formatShape, isTypedArray, product, typeName } from "./shape.js";
 import type { LossTotals, Reduction } from "./types.js";
 
 export const REDUCTIONS: readonly Reduction[] = [
@@ -23,7 +23,10 @@ export function checkReduction(value: unknown): Reduction {
 
 export function checkUnitInterval(value: unknown, name: string): number {
   const number = value ?? 0;
-  if (typeof number !== "number" || !(number >= 0 && number <= 1)) {
+  if (typeof number !== "number") {
+    throw new TypeError(`${name} is ${describe(value)}, but it must be a number in [0, 1].`);
+  }
+  if (!(number >= 0 && number <= 1)) {
     throw new RangeError(`${name} is ${String(value)}, but it must be a number in [0, 1].`);
   }
   return number;
@@ -31,7 +34,10 @@ export function checkUnitInterval(value: unknown, name: string): number {
 
 export function checkNonNegative(value: unknown, fallback: number, name: string): number {
   const number = value ?? fallback;
-  if (typeof number !== "number" || !(number >= 0) || number === Infinity) {
+  if (typeof number !== "number") {
+    throw new TypeError(`${name} is ${describe(value)}, but it must be a finite number >= 0.`);
+  }
+  if (!(number >= 0) || number === Infinity) {
     throw new RangeError(`${name} is ${String(value)}, but it must be a finite number >= 0.`);
   }
   return number;
@@ -93,6 +99,12 @@ export interface PerLoss {
  */
 export function perLoss(value: unknown, lossShape: number[], name: string): PerLoss {
   const count = product(lossShape);
+  if (typeof value !== "number" && typeof value !== "boolean" && !Array.isArray(value) && !isTypedArray(value)) {
+    throw new TypeError(
+      `${name} is ${describe(value)}, but it must be a number, one value per row, or one per loss ` +
+        `(an array or typed array).`,
+    );
+  }
   if (typeof value === "number" || typeof value === "boolean") {
     return { data: [Number(value)], repeat: Math.max(count, 1) };
   }
@@ -145,7 +157,7 @@ function toNumbers(data: ArrayLike<number | bigint | boolean>, name: string): Ar
 export function checkFinite(values: PerLoss, name: string): void {
   for (let i = 0; i < values.data.length; i++) {
     if (!Number.isFinite(values.data[i])) {
-      throw new RangeError(`${name}[${i}] is ${values.data[i]}, but weights must be finite numbers.`);
+      throw new RangeError(`${name}[${i}] is ${values.data[i]}, but ${name} must contain finite numbers.`);
     }
   }
 }
@@ -153,6 +165,16 @@ export function checkFinite(values: PerLoss, name: string): void {
 /** Returns the reduced value of `totals`, with 0 for an empty divisor. */
 export function reduceTotals(totals: LossTotals, reduction: Reduction): number {
   const checked = checkReduction(reduction);
+  if (totals === null || typeof totals !== "object") {
+    throw new TypeError(`totals is ${describe(totals)}, but it must be an object { sum, count, weightSum }.`);
+  }
+  for (const key of ["sum", "count", "weightSum"] as const) {
+    if (typeof totals[key] !== "number") {
+      throw new TypeError(
+        `totals.${key} is ${describe(totals[key])}, but it must be a number; pass the result of reduction 'totals'.`,
+      );
+    }
+  }
   switch (checked) {
     case "sum":
     case "totals":

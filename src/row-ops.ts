@@ -1,15 +1,17 @@
 import { Arena } from "./arena.js";
 import { defaultInstance } from "./instance.js";
 import { chunkCapacity, loadChunk, rowLayout, splitChunks, storeChunk } from "./rows.js";
+import { checkOptionNames, checkOut } from "./crossentropy.js";
 import { flattenFloats, formatShape, resolveAxis, typeName, unflatten } from "./shape.js";
 import type { FloatInput, NestedArray, RowOptions } from "./types.js";
 
 let arena: Arena | undefined;
 
-function prepare(x: FloatInput, options: RowOptions, name: string) {
+function prepare(x: FloatInput, options: RowOptions, name: string, known: readonly string[]) {
   if (options === null || typeof options !== "object") {
     throw new TypeError(`options must be an object, but it is ${typeName(options)}.`);
   }
+  checkOptionNames(options, known);
   const input = flattenFloats(x, options.shape, name);
   if (input.shape.length === 0) {
     throw new RangeError(`${name} is a single number, but it needs an axis to reduce; pass an array.`);
@@ -36,7 +38,7 @@ function prepare(x: FloatInput, options: RowOptions, name: string) {
  * Float32Array for typed-array input.
  */
 export function logSumExp(x: FloatInput, options: RowOptions = {}): NestedArray | Float32Array {
-  const { input, layout } = prepare(x, options, "x");
+  const { input, layout } = prepare(x, options, "x", ["axis", "shape"]);
   const out = new Float32Array(layout.rows);
   if (layout.rows > 0) {
     const a = arena!;
@@ -45,6 +47,9 @@ export function logSumExp(x: FloatInput, options: RowOptions = {}): NestedArray 
     // x from inputBuffer() is read where it is, with no copy.
     const inPlace = layout.inner === 1 && instance.holds(input.data);
     const inPlaceStart = input.data.byteOffset;
+    // Other views of the module's memory are copied, because commit() may
+    // grow the memory and detach them.
+    if (!inPlace && input.data.buffer === instance.memory.buffer) input.data = input.data.slice();
     const capacity = chunkCapacity(layout);
     const xPtr = a.take(capacity * 4);
     const stagingPtr = layout.inner > 1 ? a.take(capacity * 4) : 0;
@@ -65,15 +70,14 @@ export function logSumExp(x: FloatInput, options: RowOptions = {}): NestedArray 
 }
 
 function normalize(x: FloatInput, options: RowOptions, log: boolean): NestedArray | Float32Array {
-  const { input, layout } = prepare(x, options, "x");
+  const { input, layout } = prepare(x, options, "x", ["axis", "shape", "out"]);
+  const memoryBuffer = arena!.instance.memory.buffer;
+  // A view of the module's memory is copied, because commit() may grow the
+  // memory and detach it.
+  if (input.data.buffer === memoryBuffer) input.data = input.data.slice();
   let out: Float32Array;
   if (options.out !== undefined) {
-    if (!(options.out instanceof Float32Array) || options.out.length !== input.data.length) {
-      throw new TypeError(
-        `options.out must be a Float32Array of length ${input.data.length} (the size of x), but it is ` +
-          `${typeName(options.out)}${options.out instanceof Float32Array ? ` of length ${options.out.length}` : ""}.`,
-      );
-    }
+    checkOut(options.out, input.data.length, "x", memoryBuffer);
     out = options.out;
   } else {
     out = new Float32Array(input.data.length);

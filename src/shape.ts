@@ -110,6 +110,12 @@ export function flattenFloats(
       };
     }
     const nested = nestedShape(value as NestedArray, name);
+    if (shape !== undefined && (shape.length !== nested.length || shape.some((n, i) => n !== nested[i]))) {
+      throw new RangeError(
+        `options.shape is ${formatShape(shape)}, but ${name} is a nested array of shape ` +
+          `${formatShape(nested)}; leave out options.shape for nested arrays or make them agree.`,
+      );
+    }
     const data = new Float32Array(product(nested));
     flattenInto(value as NestedArray, data, 0);
     checkNumbers(data, value, name);
@@ -122,21 +128,26 @@ export function flattenFloats(
 }
 
 function checkNumbers(data: Float32Array, value: NestedArray, name: string): void {
-  // Float32Array turns anything that is not a number into NaN; find the culprit.
-  for (let i = 0; i < data.length; i++) {
-    if (Number.isNaN(data[i])) {
-      const items: number[] = new Array(data.length);
-      flattenInto(value, items, 0);
-      for (let j = 0; j < items.length; j++) {
-        if (typeof items[j] !== "number") {
-          throw new TypeError(
-            `${name} contains ${typeName(items[j])} at flat index ${j}, but it must contain only numbers.`,
-          );
-        }
-      }
-      return;
+  // Float32Array converts strings, null and booleans to numbers, so check
+  // the type of every leaf.
+  const items: unknown[] = new Array(data.length);
+  flattenInto(value, items as number[], 0);
+  for (let j = 0; j < items.length; j++) {
+    if (typeof items[j] !== "number") {
+      throw new TypeError(
+        `${name} contains ${describe(items[j])} at flat index ${j}, but it must contain only numbers.`,
+      );
     }
   }
+}
+
+/** Formats a value for a message: strings quoted, other values by type. */
+export function describe(value: unknown): string {
+  if (typeof value === "string") return `the string ${JSON.stringify(value)}`;
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") {
+    return `${typeof value} ${String(value)}`;
+  }
+  return typeName(value);
 }
 
 /** Flattens class ids to a plain number array view (no copy for typed arrays). */
@@ -177,7 +188,10 @@ function checkShape(shape: readonly number[] | undefined, length: number, name: 
   if (product(shape) !== length) {
     throw new RangeError(
       `options.shape ${formatShape(shape)} has ${product(shape)} values, but ${name} has ` +
-        `length ${length}; pass the shape of ${name}.`,
+        `length ${length}; pass the shape of ${name}.` +
+        (length === 0 && product(shape) > 0
+          ? ` If ${name} came from inputBuffer(), it was detached when the memory grew: call inputBuffer() again.`
+          : ""),
     );
   }
   return [...shape];
@@ -200,6 +214,9 @@ export function unflatten(data: ArrayLike<number>, shape: readonly number[]): Ne
 /** Resolves a possibly negative axis against a rank. */
 export function resolveAxis(axis: number | undefined, rank: number, name: string): number {
   const value = axis ?? -1;
+  if (typeof value !== "number") {
+    throw new TypeError(`options.axis is ${describe(value)}, but it must be an integer.`);
+  }
   if (!Number.isInteger(value) || value < -rank || value >= rank) {
     throw new RangeError(
       `options.axis is ${String(axis)}, but ${name} has rank ${rank}; ` +
