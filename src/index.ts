@@ -38,9 +38,9 @@ export function categoricalCrossentropy(
 
 /**
  * Computes the crossentropy of each row of `yPred` against integer class
- * ids, as Keras `SparseCategoricalCrossentropy`. Gives the same number as
- * {@link categoricalCrossentropy} with the one-hot rows of `labels`, for
- * every option, without building them.
+ * ids, as Keras `SparseCategoricalCrossentropy`. Gives the same loss as
+ * {@link categoricalCrossentropy} with the one-hot rows of `labels`, up to
+ * float32 rounding, for every option, without building them.
  *
  * @param labels - One class id per row, also with a trailing axis of size 1.
  * @param yPred - Logits or probabilities, class axis last unless `options.axis`.
