@@ -48,7 +48,8 @@ export function formatSummaryText(result: ScoreResult): string {
         ? formatStatistic(result.reduced)
         : `sum ${formatStatistic(result.reduced.sum)}, count ${result.reduced.count}, ` +
           `weightSum ${formatStatistic(result.reduced.weightSum)}`;
-    lines.push(`${`reduction ${result.reduction}`.padEnd(16)}${value}`);
+    // Names such as mean_with_sample_weight are longer than the column.
+    lines.push(`${`reduction ${result.reduction}`.padEnd(15)} ${value}`);
   }
 
   if (result.top.length > 0) {

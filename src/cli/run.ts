@@ -51,7 +51,10 @@ export function runCli(argv: readonly string[], streams: CliStreams): number {
       return 2;
     }
     if (error instanceof Error) {
-      streams.stderr.write(`xent: ${error.message}\n`);
+      // Node's file errors name the path but not the flag it came from.
+      const code = (error as NodeJS.ErrnoException).code;
+      const hint = code === "ENOENT" || code === "EACCES" || code === "EISDIR" ? "; check the file flags (--pred, --labels, ...)" : "";
+      streams.stderr.write(`xent: ${error.message}${hint}\n`);
       return 1;
     }
     throw error;
