@@ -14,6 +14,7 @@ import {
   LANE_SCRATCH_BYTES,
   LANE_SHIFT,
   LANE_SPECIAL,
+  LANE_SUM,
   LANE_TARGETS,
   laneLogSum,
 } from "./inline/lanes";
@@ -184,46 +185,69 @@ function crossentropyRows(
       const first = x + <usize>row * rowBytes;
       const last = <usize>(count - 1) * rowBytes;
       const logSum = laneLogSum(first, first + min<usize>(rowBytes, last), first + min<usize>(2 * rowBytes, last), first + min<usize>(3 * rowBytes, last), classes, scratch);
-      // Gather the target logits into lanes through scratch memory.
+      // Gather the target logits and class weights into lanes through
+      // scratch memory.
+      const classWeightLanes = scratch + LANE_FACTORS;
+      let skipped = 0;
       for (let k = 0; k < 4; k++) {
         const label = k < count ? load<i32>(labels + (<usize>(row + k) << 2)) : -1;
         if (label >= classes) {
           store<f64>(totals, <f64>(row + k), 24);
           return STATUS_LABEL_OUT_OF_RANGE;
         }
-        store<f32>(laneLosses + (<usize>k << 2), label < 0 ? 0 : load<f32>(first + <usize>k * rowBytes + (<usize>label << 2)));
+        if (label < 0) skipped++;
+        const offset = <usize>k << 2;
+        store<f32>(laneLosses + offset, label < 0 ? 0 : load<f32>(first + <usize>k * rowBytes + (<usize>label << 2)));
+        store<f32>(classWeightLanes + offset, label < 0 ? 0 : load<f32>(classWeights + (<usize>label << 2)));
       }
+      // The loss lanes in f32: w_t ((m - z_t) + log S), 0 where w_t = 0, then
+      // times the sample weight, 0 where that is 0. The scalar path below
+      // does the same f32 operations, so results never depend on grouping.
       const target = v128.load(laneLosses);
-      v128.store(laneLosses, f32x4.add(f32x4.sub(v128.load(scratch + LANE_SHIFT), target), logSum));
-      for (let k = 0; k < count; k++) {
-        const index = row + k;
-        const label = load<i32>(labels + (<usize>index << 2));
-        if (label < 0) {
-          store<f32>(losses + (<usize>index << 2), 0);
-          continue;
-        }
-        const classWeight = <f64>load<f32>(classWeights + (<usize>label << 2));
-        let loss: f64 = 0;
-        if (classWeight != 0) {
-          if (load<i32>(scratch + LANE_SPECIAL + (<usize>k << 2)) != 0) {
+      const classWeightVector = v128.load(classWeightLanes);
+      let weightedLanes = f32x4.add(f32x4.sub(v128.load(scratch + LANE_SHIFT), target), logSum);
+      weightedLanes = v128.and(f32x4.mul(classWeightVector, weightedLanes), f32x4.ne(classWeightVector, f32x4.splat(0)));
+      const sampleWeightVector = sampleWeights ? v128.load(sampleWeights + (<usize>row << 2)) : f32x4.splat(1);
+      if (count == 4 && skipped == 0 && !v128.any_true(v128.load(scratch + LANE_SPECIAL))) {
+        weightedLanes = v128.and(f32x4.mul(sampleWeightVector, weightedLanes), f32x4.ne(sampleWeightVector, f32x4.splat(0)));
+        v128.store(losses + (<usize>row << 2), weightedLanes);
+        const wide = f64x2.add(
+          f64x2.promote_low_f32x4(weightedLanes),
+          f64x2.promote_low_f32x4(v128.shuffle<f32>(weightedLanes, weightedLanes, 2, 3, 0, 1)),
+        );
+        lossSum += f64x2.extract_lane(wide, 0) + f64x2.extract_lane(wide, 1);
+        rowCount += 4;
+        const rowWeights = f32x4.mul(sampleWeightVector, classWeightVector);
+        weightSum += <f64>f32x4.extract_lane(rowWeights, 0) + <f64>f32x4.extract_lane(rowWeights, 1) +
+          <f64>f32x4.extract_lane(rowWeights, 2) + <f64>f32x4.extract_lane(rowWeights, 3);
+      } else {
+        v128.store(laneLosses, weightedLanes);
+        for (let k = 0; k < count; k++) {
+          const index = row + k;
+          const label = load<i32>(labels + (<usize>index << 2));
+          if (label < 0) {
+            store<f32>(losses + (<usize>index << 2), 0);
+            continue;
+          }
+          const classWeight = load<f32>(classWeightLanes + (<usize>k << 2));
+          let loss = load<f32>(laneLosses + (<usize>k << 2));
+          if (classWeight != 0 && load<i32>(scratch + LANE_SPECIAL + (<usize>k << 2)) != 0) {
             // NaN or +Infinity: the exact path of the row kernel.
             const input = first + <usize>k * rowBytes;
             rowLogSumExp(input, classes, scratch + LANE_EXACT);
             const reference = load<f64>(scratch + LANE_EXACT + SCRATCH_REFERENCE);
             const logSum = load<f64>(scratch + LANE_EXACT + SCRATCH_LOG_SUM);
-            loss = classWeight * ((reference - <f64>load<f32>(input + (<usize>label << 2))) + logSum);
-          } else {
-            loss = classWeight * <f64>load<f32>(laneLosses + (<usize>k << 2));
+            loss = <f32>(<f64>classWeight * ((reference - <f64>load<f32>(input + (<usize>label << 2))) + logSum));
           }
+          const sampleWeight = sampleWeights ? load<f32>(sampleWeights + (<usize>index << 2)) : <f32>1;
+          const weighted: f32 = sampleWeight == 0 ? 0 : sampleWeight * loss;
+          store<f32>(losses + (<usize>index << 2), weighted);
+          lossSum += <f64>weighted;
+          rowCount += 1;
+          weightSum += <f64>(sampleWeight * classWeight);
         }
-        const sampleWeight: f64 = sampleWeights ? <f64>load<f32>(sampleWeights + (<usize>index << 2)) : 1;
-        const weighted = sampleWeight == 0 ? 0 : sampleWeight * loss;
-        store<f32>(losses + (<usize>index << 2), <f32>weighted);
-        lossSum += weighted;
-        rowCount += 1;
-        weightSum += sampleWeight * classWeight;
       }
-      if (withGradient) laneGradient(grad + <usize>row * rowBytes, first, labels + (<usize>row << 2), scales + (<usize>row << 2), classWeights, count, classes, logSum, scratch);
+      if (withGradient) laneGradient(grad + <usize>row * rowBytes, first, labels + (<usize>row << 2), scales + (<usize>row << 2), classWeights, count, classes, scratch);
     }
   }
 
@@ -441,7 +465,6 @@ function laneGradient(
   classWeights: usize,
   count: i32,
   classes: i32,
-  logSum: v128,
   scratch: usize,
 ): void {
   const rowBytes = <usize>classes << 2;
@@ -457,16 +480,17 @@ function laneGradient(
   const factor = v128.load(factors);
   const used = f32x4.ne(factor, f32x4.splat(0));
   const labelLanes = v128.load(targets);
-  const shift = v128.load(scratch + LANE_SHIFT);
+  // p_j = e_j / S, with the terms e_j that laneLogSum left in the columns.
+  const inverseSum = f32x4.div(f32x4.splat(1), v128.load(scratch + LANE_SUM));
   let others = f32x4.splat(0);
 
   let j = 0;
   for (; j + 4 <= classes; j += 4) {
     const at = columns + (<usize>j << 4);
-    const p0 = vexp(f32x4.sub(f32x4.sub(v128.load(at), shift), logSum));
-    const p1 = vexp(f32x4.sub(f32x4.sub(v128.load(at, 16), shift), logSum));
-    const p2 = vexp(f32x4.sub(f32x4.sub(v128.load(at, 32), shift), logSum));
-    const p3 = vexp(f32x4.sub(f32x4.sub(v128.load(at, 48), shift), logSum));
+    const p0 = f32x4.mul(v128.load(at), inverseSum);
+    const p1 = f32x4.mul(v128.load(at, 16), inverseSum);
+    const p2 = f32x4.mul(v128.load(at, 32), inverseSum);
+    const p3 = f32x4.mul(v128.load(at, 48), inverseSum);
     others = f32x4.add(others, v128.andnot(p0, i32x4.eq(labelLanes, i32x4.splat(j))));
     others = f32x4.add(others, v128.andnot(p1, i32x4.eq(labelLanes, i32x4.splat(j + 1))));
     others = f32x4.add(others, v128.andnot(p2, i32x4.eq(labelLanes, i32x4.splat(j + 2))));
@@ -487,7 +511,7 @@ function laneGradient(
     if (count > 3) v128.store(gradFirst + 3 * rowBytes + offset, v128.shuffle<f32>(h01, h23, 2, 3, 6, 7));
   }
   for (; j < classes; j++) {
-    const p = vexp(f32x4.sub(f32x4.sub(v128.load(columns + (<usize>j << 4)), shift), logSum));
+    const p = f32x4.mul(v128.load(columns + (<usize>j << 4)), inverseSum);
     others = f32x4.add(others, v128.andnot(p, i32x4.eq(labelLanes, i32x4.splat(j))));
     const g = v128.and(f32x4.mul(factor, p), used);
     const offset = <usize>j << 2;

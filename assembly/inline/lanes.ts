@@ -10,6 +10,7 @@ export const LANE_CLASSES: i32 = 64;
 // Scratch layout of the lane kernels.
 export const LANE_SHIFT: usize = 0; // v128: each lane's max, 0 where it is -Infinity
 export const LANE_SPECIAL: usize = 16; // v128: lanes with NaN or +Infinity
+export const LANE_SUM: usize = 32; // v128: each lane's sum S
 export const LANE_COLUMNS: usize = 64; // LANE_CLASSES v128 columns, to 1088
 export const LANE_RESULTS: usize = 1088; // v128: one result per lane
 export const LANE_FACTORS: usize = 1104; // v128: f32 gradient factor per lane
@@ -23,10 +24,10 @@ export const LANE_SCRATCH_BYTES: i32 = 1216;
  * Computes log S = log(sum_j exp(x_j - m)) for four rows at once, one row
  * per lane, where m is the row max (0 for a row of only -Infinity).
  *
- * Stores m in LANE_SHIFT and marks rows holding NaN or +Infinity in
- * LANE_SPECIAL; the caller handles those rows another way. A row of only
- * -Infinity gives m = 0 and log S = -Infinity. Writes the rows' values as
- * columns at LANE_COLUMNS.
+ * Stores m in LANE_SHIFT and S in LANE_SUM, and marks rows holding NaN or
+ * +Infinity in LANE_SPECIAL; the caller handles those rows another way. A
+ * row of only -Infinity gives m = 0 and log S = -Infinity. Leaves the terms
+ * exp(x_j - m) as columns at LANE_COLUMNS.
  */
 @inline
 export function laneLogSum(row0: usize, row1: usize, row2: usize, row3: usize, classes: i32, scratch: usize): v128 {
@@ -81,13 +82,23 @@ export function laneLogSum(row0: usize, row1: usize, row2: usize, row3: usize, c
   let sum0 = f32x4.splat(0);
   let sum1 = f32x4.splat(0);
   j = 0;
+  //    The terms replace the columns, for a gradient pass to reuse.
   for (; j + 2 <= classes; j += 2) {
     const at = columns + (<usize>j << 4);
-    sum0 = f32x4.add(sum0, vexp(f32x4.sub(v128.load(at), shift)));
-    sum1 = f32x4.add(sum1, vexp(f32x4.sub(v128.load(at, 16), shift)));
+    const e0 = vexp(f32x4.sub(v128.load(at), shift));
+    const e1 = vexp(f32x4.sub(v128.load(at, 16), shift));
+    v128.store(at, e0);
+    v128.store(at, e1, 16);
+    sum0 = f32x4.add(sum0, e0);
+    sum1 = f32x4.add(sum1, e1);
   }
   if (j < classes) {
-    sum0 = f32x4.add(sum0, vexp(f32x4.sub(v128.load(columns + (<usize>j << 4)), shift)));
+    const at = columns + (<usize>j << 4);
+    const e = vexp(f32x4.sub(v128.load(at), shift));
+    v128.store(at, e);
+    sum0 = f32x4.add(sum0, e);
   }
-  return vlog(f32x4.add(sum0, sum1));
+  const sum = f32x4.add(sum0, sum1);
+  v128.store(scratch + LANE_SUM, sum);
+  return vlog(sum);
 }
