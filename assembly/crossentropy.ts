@@ -621,14 +621,27 @@ function rowSum(input: usize, classes: i32, scratch: usize): f64 {
   const sums = scratch + SCRATCH_LOSS;
   clearWide(sums);
   const limit = f32x4.splat(Infinity);
+  const zero = f32x4.splat(0);
   let valid = i32x4.splat(-1);
-  for (let j = 0; j < classes; j += 4) {
-    const p = input + (<usize>j << 2);
-    const v = j + 4 <= classes ? v128.load(p) : loadTail(p, classes - j, 0);
+  // Sums run in f32 over 64 values (16 a lane), then in f64.
+  let partial = zero;
+  let j = 0;
+  for (; j + 4 <= classes; j += 4) {
+    const v = v128.load(input + (<usize>j << 2));
     // NaN fails both comparisons.
-    valid = v128.and(valid, v128.and(f32x4.ge(v, f32x4.splat(0)), f32x4.lt(v, limit)));
-    addWide(sums, v);
+    valid = v128.and(valid, v128.and(f32x4.ge(v, zero), f32x4.lt(v, limit)));
+    partial = f32x4.add(partial, v);
+    if ((j & 63) == 60) {
+      addWide(sums, partial);
+      partial = zero;
+    }
   }
+  if (j < classes) {
+    const v = loadTail(input + (<usize>j << 2), classes - j, 0);
+    valid = v128.and(valid, v128.and(f32x4.ge(v, zero), f32x4.lt(v, limit)));
+    partial = f32x4.add(partial, v);
+  }
+  addWide(sums, partial);
   if (!v128.all_true<i32>(valid)) return -1;
   return totalWide(sums);
 }
