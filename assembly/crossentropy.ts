@@ -346,7 +346,7 @@ function crossentropyRows(
       // (probabilities, 0 when clipped) of the target class.
       if (coefficient != 0 && focal) {
         const q = logits ? -Math.expm1(targetLogP) : 1 - targetP;
-        const focusing = gamma != 0 ? Math.pow(q, <f64>gamma) : 1;
+        const focusing = gamma == 2 ? q * q : gamma != 0 ? Math.pow(q, <f64>gamma) : 1;
         loss -= coefficient * focusing * targetLogP;
         const ratio = q > 0 ? focusing / q : 0;
         if (logits) {
