@@ -733,7 +733,7 @@ function vectorTerms(
       let unclipped = zero;
       if (logits) {
         logP = f32x4.sub(f32x4.sub(v, referenceLanes), logSumLanes);
-        if (focal || withGradient) p = vexp(logP);
+        if (focal) p = vexp(logP);
       } else {
         const share = f32x4.mul(v, inverseSumLanes);
         p = f32x4.pmin(f32x4.pmax(share, low), high);
