@@ -750,7 +750,11 @@ function vectorTerms(
         else if (focusing) powered = vexp(f32x4.mul(gammaLanes, vlog(q)));
         term = f32x4.mul(f32x4.mul(a, powered), logP);
         if (withGradient) {
-          // (1 - p)^(gamma - 1) as powered / q, and 0 where q = 0.
+          // With phi = -a q^gamma l, q = 1 - p and p = e^l, so dq/dl = -p:
+          //   d phi / d l = -a (q^gamma - gamma p l q^(gamma - 1))   (logits)
+          //   d phi / d p = -a (q^gamma / p - gamma l q^(gamma - 1)) (probabilities)
+          // q^(gamma - 1) is powered / q, and 0 where q = 0, which is the
+          // limit of l q^(gamma - 1) as p goes to 1 for any gamma > 0.
           const ratio = v128.and(f32x4.div(powered, q), f32x4.ne(q, zero));
           const tilt = f32x4.mul(f32x4.mul(gammaLanes, logP), ratio);
           if (logits) {
