@@ -170,6 +170,10 @@ function crossentropyRows(
   let lossSum: f64 = 0;
   let rowCount: f64 = 0;
   let weightSum: f64 = 0;
+  let classWeightSum: f64 = 0;
+  if (logits && withGradient && dense && !focal) {
+    for (let c = 0; c < classes; c++) classWeightSum += <f64>load<f32>(classWeights + (<usize>c << 2));
+  }
 
   let row = 0;
   if (logits && !focal && !dense && smoothing == 0 && classes <= LANE_CLASSES) {
@@ -278,7 +282,16 @@ function crossentropyRows(
     // then e_j = exp(x_j - max) stored and summed, then a scaling pass.
     let storedSum: f64 = 0;
     let storedOthers: f64 = 0;
-    if (logits && withGradient && !vectorPass) {
+    if (logits && withGradient && dense && !focal) {
+      // Dense targets keep every e_j; their terms follow from y and w.
+      const m = rowMax(input, classes);
+      if (isFinite(m)) {
+        storedSum = storeExp(gradRow, input, classes, <f32>m, scratch);
+        reference = m;
+        logSum = Math.log(storedSum);
+        lse = m + logSum;
+      }
+    } else if (logits && withGradient && !vectorPass) {
       const m = rowMax(input, classes);
       if (isFinite(m)) {
         // -Infinity in place of the target logit leaves it out of the sum
@@ -318,7 +331,12 @@ function crossentropyRows(
       if (exact) {
         loss = exactTerms(input, targetRow, classWeights, alpha, classes, lse, keep, uniform, gamma, focal, dense);
       } else {
-        loss = vectorTerms(input, targetRow, classWeights, alpha, classes, reference, logSum, inverseSum, keep, uniform, gamma, gradRow, scratch, logits, focal, dense, withGradient);
+        if (logits && withGradient && dense && !focal && storedSum != 0) {
+          // The gradient row holds e_j, so this pass must not write to it.
+          loss = vectorTerms(input, targetRow, classWeights, alpha, classes, reference, logSum, inverseSum, keep, uniform, gamma, gradRow, scratch, logits, focal, dense, false);
+        } else {
+          loss = vectorTerms(input, targetRow, classWeights, alpha, classes, reference, logSum, inverseSum, keep, uniform, gamma, gradRow, scratch, logits, focal, dense, withGradient);
+        }
         derivativeSum = totalWide(scratch + SCRATCH_DERIVATIVE);
       }
       if (dense) rowClassWeight = totalWide(scratch + SCRATCH_WEIGHT);
@@ -381,6 +399,11 @@ function crossentropyRows(
         memory.fill(gradRow, 0, rowBytes);
       } else if (exact) {
         fillNaN(gradRow, classes);
+      } else if (storedSum != 0 && dense) {
+        // g_j = scale (A p_j - a_j), with p_j = e_j / S and
+        // A = sum_c a_c = (1 - s) sum_c w_c y_c + (s / C) sum_c w_c.
+        const total = <f64>keep * rowClassWeight + <f64>uniform * classWeightSum;
+        denseGradient(gradRow, targetRow, classWeights, classes, scale, total / storedSum, keep, uniform);
       } else if (storedSum != 0) {
         // g_j = -scale d_t p_j with p_j = e_j / S, and the target entry
         // scale d_t (1 - p_t), where 1 - p_t = (sum of the other e_j) / S.
@@ -595,6 +618,43 @@ function storeExp(out: usize, input: usize, classes: i32, m: f32, scratch: usize
   }
   addWide(sums, partial);
   return totalWide(sums);
+}
+
+/**
+ * Turns the stored terms e_j of a dense row into its gradient in place:
+ * g_j = scale (e_j A / S - a_j), with a_j = w_j ((1 - s) y_j + s / C) and
+ * `ratio` = A / S.
+ */
+@inline
+function denseGradient(
+  row: usize,
+  targetRow: usize,
+  classWeights: usize,
+  classes: i32,
+  scale: f64,
+  ratio: f64,
+  keep: f32,
+  uniform: f32,
+): void {
+  const scaleLanes = f32x4.splat(<f32>scale);
+  const ratioLanes = f32x4.splat(<f32>ratio);
+  const keepLanes = f32x4.splat(keep);
+  const uniformLanes = f32x4.splat(uniform);
+  let j = 0;
+  for (; j + 4 <= classes; j += 4) {
+    const offset = <usize>j << 2;
+    const a = f32x4.mul(
+      v128.load(classWeights + offset),
+      f32x4.add(f32x4.mul(v128.load(targetRow + offset), keepLanes), uniformLanes),
+    );
+    const g = f32x4.mul(scaleLanes, f32x4.sub(f32x4.mul(v128.load(row + offset), ratioLanes), a));
+    v128.store(row + offset, g);
+  }
+  for (; j < classes; j++) {
+    const offset = <usize>j << 2;
+    const a = load<f32>(classWeights + offset) * (load<f32>(targetRow + offset) * keep + uniform);
+    store<f32>(row + offset, <f32>scale * (load<f32>(row + offset) * <f32>ratio - a));
+  }
 }
 
 /** Multiplies a row by `factor` in place. */
