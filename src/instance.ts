@@ -139,7 +139,7 @@ export class KernelInstance {
 }
 
 // NOTE: import plus a first loss takes about 8 ms in Node 20 on the test
-// machine (import 4 ms, most of it loading the 170 KB bundle, and 4 ms for the
+// machine (import 4 ms, most of it loading the 180 KB bundle, and 4 ms for the
 // first call), above a 5 ms goal. Decoding and compiling take under 1 ms.
 let compiled: WebAssembly.Module | undefined;
 
