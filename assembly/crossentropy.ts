@@ -332,7 +332,7 @@ function crossentropyRows(
         loss = exactTerms(input, targetRow, classWeights, alpha, classes, lse, keep, uniform, gamma, focal, dense);
       } else {
         if (logits && withGradient && dense && !focal && storedSum != 0) {
-          // The gradient row holds e_j, so this pass must not write to it.
+          // The gradient row contains e_j, so this pass must not write to it.
           loss = vectorTerms(input, targetRow, classWeights, alpha, classes, reference, logSum, inverseSum, keep, uniform, gamma, gradRow, scratch, logits, focal, dense, false);
         } else {
           loss = vectorTerms(input, targetRow, classWeights, alpha, classes, reference, logSum, inverseSum, keep, uniform, gamma, gradRow, scratch, logits, focal, dense, withGradient);
@@ -364,7 +364,9 @@ function crossentropyRows(
       // (probabilities, 0 when clipped) of the target class.
       if (coefficient != 0 && focal) {
         const q = logits ? -Math.expm1(targetLogP) : 1 - targetP;
-        const focusing = gamma == 2 ? q * q : gamma != 0 ? Math.pow(q, <f64>gamma) : 1;
+        let focusing: f64 = 1;
+        if (gamma == 2) focusing = q * q;
+        else if (gamma != 0) focusing = Math.pow(q, <f64>gamma);
         loss -= coefficient * focusing * targetLogP;
         const ratio = q > 0 ? focusing / q : 0;
         if (logits) {
@@ -476,9 +478,9 @@ export function checkProbabilities(totals: usize, x: usize, labels: usize, rows:
  * group (see laneLogSum), scaled by each row's gradient scale: from logits,
  * g_j = scale w_t (p_j - [j = t]). The target entry is -scale w_t times the
  * sum of the other p_j, which keeps 1 - p_t accurate when p_t is near 1.
- * Rows with a negative label or a zero factor get zeros; rows holding NaN
- * or +Infinity are redone in f64 (NaN rows where the log-sum-exp is not
- * finite, as in the row kernel).
+ * Rows with a negative label or a zero factor get zeros. Rows that contain
+ * NaN or +Infinity are redone in f64, and get NaN where their log-sum-exp
+ * is not finite, as in the row kernel.
  */
 function laneGradient(
   gradFirst: usize,
@@ -569,7 +571,7 @@ function laneGradient(
 }
 
 /**
- * Returns the max of a row, or NaN when it holds NaN. pmax keeps the first
+ * Returns the max of a row, or NaN when the row contains NaN. pmax keeps the first
  * operand on a NaN comparison, so the NaN check is separate.
  */
 @inline

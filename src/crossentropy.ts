@@ -254,9 +254,10 @@ function checkLabels(
 /** Returns the count and weight sum of included rows for target rows (reads the targets). */
 function targetTotals(targets: ArrayLike<number>, plan: Plan, needWeights: boolean): { count: number; weightSum: number } {
   const { classes, inner, outer, rows } = plan.layout;
-  let count = 0;
-  for (let row = 0; row < rows; row++) {
-    if (plan.mask === null || valueAt(plan.mask, row, 1)) count++;
+  let count = rows;
+  if (plan.mask !== null) {
+    count = 0;
+    for (let row = 0; row < rows; row++) if (valueAt(plan.mask, row, 1)) count++;
   }
   if (!needWeights) return { count, weightSum: 0 };
   let weightSum = 0;
@@ -332,7 +333,9 @@ export function computeCrossentropy(
   if (options === null || typeof options !== "object") {
     throw new TypeError(`options must be an object, but it is ${typeName(options)}.`);
   }
-  checkOptionNames(options, gradient ? GRADIENT_OPTIONS : kind.focal ? FOCAL_OPTIONS : LOSS_OPTIONS);
+  let knownOptions = kind.focal ? FOCAL_OPTIONS : LOSS_OPTIONS;
+  if (gradient) knownOptions = GRADIENT_OPTIONS;
+  checkOptionNames(options, knownOptions);
   const pred = flattenFloats(predInput, options.shape, "yPred");
   if (pred.nested && pred.shape.length === 1 && pred.shape[0] === 0) pred.shape = [0, 1];
   const memoryBuffer = defaultInstance().memory.buffer;
@@ -351,8 +354,9 @@ export function computeCrossentropy(
   let labels: ArrayLike<number | bigint> | null = null;
   let included: { count: number; weightSum: number };
   if (kind.dense) {
-    // A flat yTrue next to a nested yPred takes yPred's shape.
-    const targetShape = ArrayBuffer.isView(targetsInput) && pred.nested ? pred.shape : pred.nested ? undefined : options.shape;
+    // A flat typed yTrue next to a nested yPred takes yPred's shape.
+    let targetShape = options.shape;
+    if (pred.nested) targetShape = ArrayBuffer.isView(targetsInput) ? pred.shape : undefined;
     targets = flattenFloats(targetsInput, targetShape, "yTrue");
     if (targets.data.length !== pred.data.length || product(targets.shape) !== product(pred.shape) ||
         targets.shape.length !== pred.shape.length || targets.shape.some((n, i) => n !== pred.shape[i])) {

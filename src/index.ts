@@ -87,9 +87,9 @@ export function sparseCategoricalFocalCrossentropy(
  * `yPred` in one fused pass per row.
  *
  * The gradient is of the reduced loss, or of sum(dy * losses) for `'none'`.
- * From logits it is with respect to the logits; from probabilities, with
- * respect to the raw probabilities, through the row normalization and the
- * clip (0 where the clip is active). Masked and ignored rows get zeros.
+ * From logits it is with respect to the logits. From probabilities it is
+ * with respect to the raw probabilities, through the row normalization and
+ * the clip, so it is 0 where the clip is active. Masked and ignored rows get zeros.
  *
  * @returns `{ loss, grad }`, where `grad` has the shape of `yPred`
  * (`options.out` when given, so a training loop allocates nothing).

@@ -13,7 +13,7 @@ const ARENA_HEADROOM = 6 * CHUNK_VALUES * 4;
  *
  * Lifetime: there is one such buffer. Calling inputBuffer again returns a
  * view of the same memory with its contents kept, grown if `length` is
- * larger; a grow detaches every earlier view (its length becomes 0). A call
+ * larger. A grow detaches every earlier view, whose length becomes 0. A call
  * whose rows are longer than 65,536 classes may also grow the memory. After
  * a grow, call inputBuffer again for a live view; the values are still there.
  *

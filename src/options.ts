@@ -92,10 +92,11 @@ export interface PerLoss {
 }
 
 /**
- * Broadcasts a sample weight or mask to one value per loss. Accepted: a
- * number, a flat array whose length is 1, the number of losses or the
- * product of leading loss dimensions, or a nested array whose shape is a
- * leading part of the loss shape (trailing axes of size 1 allowed).
+ * Broadcasts a sample weight or mask to one value per loss. It accepts a
+ * number, or a flat array of length 1, of one value per loss, or of one
+ * value per entry of the leading loss dimensions. It also accepts a nested
+ * array whose shape is a leading part of the loss shape, with trailing axes
+ * of size 1 allowed.
  */
 export function perLoss(value: unknown, lossShape: number[], name: string): PerLoss {
   const count = product(lossShape);

@@ -23,7 +23,7 @@ export type FloatInput = NestedArray | FloatArray | readonly number[];
 export type LabelInput = NestedArray | IntegerArray | FloatArray | readonly number[];
 
 /**
- * How per-row losses are combined.
+ * The combination of per-row losses into the result.
  *
  * - `'none'`: one weighted loss per row (per token for rank 3), exactly 0 for
  *   masked and ignored rows.
@@ -57,7 +57,7 @@ export interface LossTotals {
 
 /** Options shared by every crossentropy. */
 export interface CrossentropyOptions {
-  /** Whether `yPred` holds logits instead of probabilities. @default false */
+  /** Whether `yPred` contains logits instead of probabilities. @default false */
   fromLogits?: boolean;
   /** Class axis of `yPred`, negative counts from the end. @default -1 */
   axis?: number;

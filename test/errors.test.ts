@@ -445,8 +445,8 @@ describe("failed calls write nothing", () => {
   });
 
   test("error in a late chunk writes nothing", () => {
-    // 20000 rows of 9 classes span several of the library's chunks; the bad
-    // value sits in the last row, after earlier chunks could have been written.
+    // 20000 rows of 9 classes span several of the library's chunks. The bad
+    // value is in the last row, after earlier chunks could have been written.
     const rows = 20000;
     const classes = 9;
     const random = seededRandom(1201);

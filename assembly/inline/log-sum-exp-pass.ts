@@ -26,7 +26,7 @@ const REFERENCE_SLACK: f32 = 16.0;
  *
  * Returns R + log S and stores R and log S in the scratch area. A row with
  * NaN gives NaN, with +Infinity gives +Infinity, and with only -Infinity
- * gives -Infinity; those rows store the result as R and 0 as log S.
+ * gives -Infinity. Those rows store the result as R and 0 as log S.
  */
 @inline
 export function rowLogSumExp(x: usize, n: i32, scratch: usize): f64 {
